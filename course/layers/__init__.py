@@ -1,0 +1,36 @@
+"""Functional layers: every ``*_forward`` returns ``(out, cache)``; every ``*_backward(dout, cache)``
+returns the gradients of the forward's array inputs, in order.
+
+Shapes use fixed letters: N batch, D input features, M outputs, C classes.
+"""
+
+from .activations import (
+    leaky_relu_backward,
+    leaky_relu_forward,
+    log_softmax,
+    relu_backward,
+    relu_forward,
+    sigmoid,
+    sigmoid_backward,
+    sigmoid_forward,
+    softmax,
+    tanh_backward,
+    tanh_forward,
+)
+from .linear import linear_backward, linear_forward
+
+__all__ = [
+    "linear_forward",
+    "linear_backward",
+    "relu_forward",
+    "relu_backward",
+    "leaky_relu_forward",
+    "leaky_relu_backward",
+    "sigmoid",
+    "sigmoid_forward",
+    "sigmoid_backward",
+    "tanh_forward",
+    "tanh_backward",
+    "softmax",
+    "log_softmax",
+]
