@@ -16,6 +16,8 @@ from . import __version__
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("course.info", "show the installed version, the array backend and the lessons"),
+    "build": ("course.authoring", "regenerate the learner notebooks in notebooks/ from solutions/"),
+    "new-lesson": ("course.authoring", "scaffold a new solution notebook in solutions/"),
 }
 
 
