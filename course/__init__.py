@@ -16,6 +16,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "autograd",
+    "averages",
+    "instructor",
     "backend",
     "data",
     "functions",
