@@ -224,7 +224,7 @@ def draw_graph(root: Value, ax=None, *, show_grad: bool = True):
             ax.annotate("", xy=(x - 0.55, y), xytext=(ox + 0.2, y),
                         arrowprops=dict(arrowstyle="->", color="0.4"))
             ax.text(ox, y, node._op, ha="center", va="center", fontsize=9,
-                    bbox=dict(boxstyle="circle", fc="#fde2c7", ec="0.4"))
+                    bbox=dict(boxstyle="round,pad=0.3", fc="#fde2c7", ec="0.4"))
             for child in node._prev:
                 cx, cy = pos[id(child)]
                 ax.annotate("", xy=(ox - 0.2, y), xytext=(cx + 0.55, cy),

@@ -34,3 +34,20 @@ __all__ = [
     "softmax",
     "log_softmax",
 ]
+
+from .dropout import dropout_backward, dropout_forward  # noqa: E402
+from .normalization import (  # noqa: E402
+    batchnorm_backward,
+    batchnorm_forward,
+    layernorm_backward,
+    layernorm_forward,
+)
+
+__all__ += [
+    "batchnorm_forward",
+    "batchnorm_backward",
+    "layernorm_forward",
+    "layernorm_backward",
+    "dropout_forward",
+    "dropout_backward",
+]
