@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("course.info", "show the installed version, the array backend and the lessons"),
     "build": ("course.authoring", "regenerate the learner notebooks in notebooks/ from solutions/"),
     "new-lesson": ("course.authoring", "scaffold a new solution notebook in solutions/"),
+    "progress": ("course.progress", "show your passed exercises and scores per lesson"),
+    "grade": ("course.instructor.grade", "grade a class's notebooks into a gradebook (instructors)"),
 }
 
 

@@ -1,0 +1,110 @@
+"""The autograder: ``check(exercise_id, fn)`` tells a learner, in words, what is right or wrong.
+
+Learner view (a notebook check cell)::
+
+    from course.grader import check
+    check("layers.relu_forward", relu_forward)
+    check("layers.relu_backward", relu_backward, forward=relu_forward)   # also blames fwd vs bwd
+
+The result shows itself (HTML in Jupyter, text elsewhere), never raises for the learner's
+mistakes, scores the exercise (cases weigh equally) and is recorded by :mod:`course.progress`.
+``COURSE_CHECK_STRICT=1`` turns a check that does not pass into an ``AssertionError``.
+
+How a check works, in three phases that can run in different processes:
+
+1. ``cases(exercise, seed)``: the inputs, pure data (arrays, numbers, strings, small tuples and
+   dicts), from a seeded generator: the same seed gives the same cases, another seed other values.
+2. ``run(exercise, fn, cases)``: *every* call into the learner's code, turned into plain data
+   (:class:`~course.grader.runner.Outcome`: outputs, or the exception with the learner's own
+   traceback; which inputs were changed in place; for backwards, finite differences of the
+   learner's forward; for optimizers, the whole trajectory; for a learner's ``Value`` class, the
+   numbers it produced). Instructor grading runs this phase in an isolated kernel.
+3. ``compare(exercise, cases, outcomes, reference_outcomes)``: no learner code; per-case verdicts
+   and named diagnoses (table in :mod:`course.grader.compare`), including deliberately wrong
+   reference *variants* whose match names the bug (e.g. ``eps_inside_sqrt``).
+
+``check`` = 1 + 2 + 3 in the learner's process, plus display and progress.
+
+Adding an exercise (instructor view) is one declaration in the topic's module under
+``course/grader/topics/`` (a new module there is picked up automatically)::
+
+    import numpy as np
+    from course.grader import Case, Variant, register, randn, sizes
+
+    def square(x):                         # the reference (usually imported from course.*)
+        return x * x
+
+    def _cases(rng):                       # seeded: use only rng for randomness
+        N, D = sizes(rng, 2)               # distinct sizes: no accidental square shapes
+        return [
+            Case((randn(rng, N, D),), note=f"N = {N}, D = {D}", N=N),
+            Case((randn(rng, 1, D),), note="N = 1", N=1),
+            Case((randn(rng, 2, 3, scale=1e3),), note="large values", N=2),
+        ]
+
+    register(
+        "warmup.square",                   # stable id: "topic.name"
+        lesson="00_getting_started",
+        title="Square every entry",
+        reference=square,
+        cases=_cases,
+        points=1,
+        outputs=("out",),                  # one name: one value returned; ("out", None): a tuple
+        arg_names=("x",),                  # for messages such as "changed x in place"
+        variants=(Variant("doubled", lambda x: 2 * x, "You doubled x instead of squaring it."),),
+        hints=("x * x or x ** 2, element by element.",),
+    )
+
+Other protocols (how the function is called) live in :mod:`course.grader.runner`:
+``Backward(forward)`` for ``fn(dout, cache)``, ``Trajectory(lookup)`` for optimizer updates,
+``Sweep()`` for schedules, ``Call(inplace=..., self_fd=...)`` for in-place updates and losses.
+Tolerances default to rtol 1e-6 / atol 1e-9 for float64 (``tolerances=`` overrides per dtype).
+The tests check automatically that the reference scores full marks on every case.
+"""
+
+from __future__ import annotations
+
+from .cases import Case, FnRef, away_from_zero, cases, randn, sizes
+from .compare import DIAGNOSES, CaseResult, Diagnosis, compare
+from .grading import check, grade_outcomes, reference_outcomes
+from .registry import LESSONS, Exercise, Variant, get, lessons, load_errors, register
+from .registry import exercises as _exercises
+from .report import Result
+from .runner import Backward, Call, Outcome, Sweep, Trajectory, run
+
+__all__ = [
+    "check",
+    "exercises",
+    "get",
+    "lessons",
+    "register",
+    "Exercise",
+    "Variant",
+    "Case",
+    "FnRef",
+    "cases",
+    "run",
+    "compare",
+    "grade_outcomes",
+    "reference_outcomes",
+    "Result",
+    "CaseResult",
+    "Diagnosis",
+    "Outcome",
+    "DIAGNOSES",
+    "LESSONS",
+    "Call",
+    "Backward",
+    "Trajectory",
+    "Sweep",
+    "randn",
+    "sizes",
+    "away_from_zero",
+    "load_errors",
+]
+
+
+def exercises(lesson: str | None = None) -> list[Exercise]:
+    """All registered exercises (records with id, lesson, points, title, hints), in course order;
+    only those of ``lesson`` when given (e.g. ``"03_backprop"``)."""
+    return _exercises(lesson)

@@ -1,0 +1,104 @@
+"""``check``: cases + run + compare, in the learner's own process, shown in the notebook."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .cases import cases
+from .compare import compare
+from .registry import Exercise, get
+from .report import Result
+from .runner import run
+
+__all__ = ["check", "reference_outcomes", "default_seed", "grade_outcomes"]
+
+_REFERENCE_CACHE: dict = {}
+
+
+def default_seed() -> int:
+    """The seed used when ``check`` is not given one: ``$COURSE_CHECK_SEED`` or 0."""
+    try:
+        return int(os.environ.get("COURSE_CHECK_SEED", "0"))
+    except ValueError:
+        return 0
+
+
+def reference_outcomes(exercise: Exercise, seed: int, case_list=None):
+    """The reference's outcomes for the cases of ``seed`` (cached: the reference never changes)."""
+    key = (exercise.id, seed)
+    if case_list is None and key in _REFERENCE_CACHE:
+        return _REFERENCE_CACHE[key]
+    if case_list is None:
+        case_list = cases(exercise, seed)
+    outs = run(exercise, exercise.reference, case_list)
+    if len(_REFERENCE_CACHE) > 256:
+        _REFERENCE_CACHE.clear()
+    _REFERENCE_CACHE[key] = outs
+    return outs
+
+
+def grade_outcomes(exercise: Exercise, seed: int, case_list, outcomes) -> Result:
+    """The compare phase and the result, from outcomes computed anywhere (e.g. in another process)."""
+    refs = reference_outcomes(exercise, seed)
+    results = compare(exercise, case_list, outcomes, refs)
+    return Result(exercise.id, exercise.title, exercise.lesson, exercise.points, results, exercise.hints, seed)
+
+
+def check(exercise_id: str, fn, *, forward=None, seed: int | None = None, record: bool = True) -> Result:
+    """Check the learner's ``fn`` for the exercise ``exercise_id`` and show what is right or wrong.
+
+    - forward: for a backward exercise, the learner's forward; finite differences of it are
+      compared with the backward, to tell which of the two is at fault.
+    - seed: which cases (default ``$COURSE_CHECK_SEED`` or 0).
+    - record: save the result in the progress file (see :mod:`course.progress`).
+
+    Never raises for the learner's mistakes; with ``COURSE_CHECK_STRICT=1`` a check that does not
+    pass raises ``AssertionError`` (used when running the solution notebooks in tests).
+    """
+    exercise = get(exercise_id)
+    seed = default_seed() if seed is None else int(seed)
+    if not callable(fn):
+        result = Result(exercise.id, exercise.title, exercise.lesson, exercise.points, [], exercise.hints, seed)
+        what = type(fn).__name__
+        result.message = (
+            f"check expects your function as its second argument, got a {what} — pass the function "
+            f"itself, without calling it: check({exercise.id!r}, my_function)"
+        )
+    else:
+        case_list = cases(exercise, seed)
+        outcomes = run(exercise, fn, case_list, forward=forward)
+        result = grade_outcomes(exercise, seed, case_list, outcomes)
+    if record:
+        _record(result)
+    _show(result)
+    if os.environ.get("COURSE_CHECK_STRICT", "") == "1" and not result.passed:
+        raise AssertionError(result.headline + "\n" + str(result))
+    return result
+
+
+def _record(result: Result) -> None:
+    try:
+        from .. import progress
+
+        progress.record(result)
+    except Exception:  # progress is a convenience: it must never break a check
+        pass
+
+
+def _show(result: Result) -> None:
+    """In a Jupyter kernel, display the result now (so several checks in one cell all show);
+    the same object is then not shown a second time if it is the cell's last expression."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return
+    try:
+        ip = ipython.get_ipython()
+        if ip is None or "IPKernelApp" not in getattr(ip, "config", {}):
+            return
+        from IPython.display import display
+
+        display(result)
+        result._shown_in = ip.execution_count
+    except Exception:
+        pass

@@ -1,0 +1,149 @@
+"""Lesson 03 (backpropagation): one training step of a two-layer network, by hand.
+
+The learner combines their own layer and loss backwards into ``two_layer_step``; the reference
+is built from :mod:`course.layers` and :mod:`course.losses`.
+"""
+
+from __future__ import annotations
+
+from ...layers import linear_backward, linear_forward, relu_backward, relu_forward
+from ...losses import softmax_cross_entropy
+from ..cases import Case, away_from_zero, randn, sizes
+from ..compare import Diagnosis, close
+from ..registry import register
+from ..runner import run_case
+
+LESSON = "03_backprop"
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+
+
+def two_layer_loss_and_grads(params, X, y, relu_mask=True):
+    """Loss and gradients of linear -> ReLU -> linear -> softmax cross-entropy (mean over N).
+
+    - params: {"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}; X: (N, D); y: (N,) labels in [0, C).
+    - relu_mask=False gives the classic mistake of skipping the ReLU backward (for a variant).
+
+    Returns ``(loss, grads)`` with grads a dict shaped like params.
+    """
+    h, cache1 = linear_forward(X, params["W1"], params["b1"])
+    a, cache_relu = relu_forward(h)
+    scores, cache2 = linear_forward(a, params["W2"], params["b2"])
+    loss, dscores = softmax_cross_entropy(scores, y)
+    da, dW2, db2 = linear_backward(dscores, cache2)
+    dh = relu_backward(da, cache_relu) if relu_mask else da
+    _, dW1, db1 = linear_backward(dh, cache1)
+    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+def two_layer_step(params, X, y, lr):
+    """One step of gradient descent on a two-layer classifier.
+
+    Network: scores = relu(X @ W1 + b1) @ W2 + b2, loss = softmax cross-entropy (mean over N).
+
+    - params: {"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}, not changed.
+    - X: (N, D) inputs; y: (N,) integer labels in [0, C); lr: the learning rate.
+
+    Returns ``(loss, grads, new_params)``: the loss at ``params`` (before the step), the
+    gradients (a dict shaped like params) and new arrays ``new_params[k] = params[k] - lr * grads[k]``.
+    """
+    loss, grads = two_layer_loss_and_grads(params, X, y)
+    new_params = {k: params[k] - lr * grads[k] for k in params}
+    return loss, grads, new_params
+
+
+def _params(rng, D, H, C, scale=0.5):
+    return {
+        "W1": randn(rng, D, H, scale=scale),
+        "b1": randn(rng, H, scale=0.1),
+        "W2": randn(rng, H, C, scale=scale),
+        "b2": randn(rng, C, scale=0.1),
+    }
+
+
+def _cases(rng):
+    N, D, H, C = sizes(rng, 4, 2, 8)
+    return [
+        Case((_params(rng, D, H, C), away_from_zero(rng, N, D), rng.integers(0, C, N), 0.1),
+             note=f"N = {N}, D = {D}, H = {H}, C = {C}, lr = 0.1", N=N),
+        Case((_params(rng, D, H, C), away_from_zero(rng, 1, D), rng.integers(0, C, 1), 0.5),
+             note="N = 1, lr = 0.5", N=1),
+        Case((_params(rng, 3, 5, 2), away_from_zero(rng, N + 2, 3, scale=3.0), rng.integers(0, 2, N + 2), 1.0),
+             note=f"two classes, larger inputs, N = {N + 2}, lr = 1", N=N + 2),
+    ]
+
+
+def _no_relu_backward(params, X, y, lr):
+    loss, grads = two_layer_loss_and_grads(params, X, y, relu_mask=False)
+    return loss, grads, {k: params[k] - lr * grads[k] for k in params}
+
+
+def _ascent(params, X, y, lr):
+    loss, grads = two_layer_loss_and_grads(params, X, y)
+    return loss, grads, {k: params[k] + lr * grads[k] for k in params}
+
+
+def _loss_after_step(params, X, y, lr):
+    loss, grads, new = two_layer_step(params, X, y, lr)
+    return two_layer_loss_and_grads(new, X, y)[0], grads, new
+
+
+#: (name, wrong implementation, message): shown when the learner's outputs match the wrong one.
+#: (Matched here rather than with ``Variant`` because the outputs hold dicts of arrays.)
+_VARIANTS = (
+    (
+        "no_relu_backward",
+        _no_relu_backward,
+        "Your W1 and b1 gradients are what you get by passing da straight through the ReLU: "
+        "apply relu_backward (zero the gradient where the hidden pre-activation was <= 0).",
+    ),
+    (
+        "gradient_ascent",
+        _ascent,
+        "Your new_params move along +grads: gradient descent subtracts, params - lr * grads.",
+    ),
+    (
+        "loss_after_step",
+        _loss_after_step,
+        "Your loss is the loss after the update; return the loss at the parameters you were given "
+        "(the one computed in the forward pass, before the step).",
+    ),
+)
+
+
+def _same(got, want) -> bool:
+    if isinstance(want, dict):
+        return isinstance(got, dict) and set(got) == set(want) and all(close(got[k], want[k]) for k in want)
+    try:
+        return close(got, want)
+    except Exception:
+        return False
+
+
+def _diagnose_variants(ctx):
+    """Name the mistake when the learner's (loss, grads, new_params) match a wrong implementation."""
+    got = ctx.outcome.outputs
+    if ctx.passed or not isinstance(got, (tuple, list)) or len(got) != 3:
+        return None
+    for name, fn, message in _VARIANTS:
+        wrong = run_case(ctx.exercise, fn, ctx.case, {}).outputs
+        if wrong is not None and all(_same(g, w) for g, w in zip(got, wrong)):
+            return Diagnosis(name, message)
+    return None
+
+
+register(
+    "network.two_layer_step",
+    lesson=LESSON,
+    title="One training step of a two-layer network",
+    reference=two_layer_step,
+    cases=_cases,
+    points=2,
+    outputs=("loss", "grads", "new_params"),
+    arg_names=("params", "X", "y", "lr"),
+    diagnoses=(_diagnose_variants,),
+    hints=(
+        "Forward: h = X @ W1 + b1, a = relu(h), scores = a @ W2 + b2, then softmax cross-entropy.",
+        "Backward in reverse order: dscores -> (da, dW2, db2) -> dh = relu backward -> (dX, dW1, db1).",
+        "Build new arrays (params[k] - lr * grads[k]); params[k] -= ... would change the caller's params.",
+    ),
+)
