@@ -23,9 +23,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
 def _available():
     for name, (module, help_text) in COMMANDS.items():
-        if importlib.util.find_spec(module) is not None:
+        if _installed(module):
             yield name, module, help_text
 
 
