@@ -366,13 +366,23 @@ def _adam_update(w, g, state, *, lr, betas, eps, weight_decay, amsgrad):
     t = state["step"] = state.get("step", 0) + 1
     if weight_decay != 0:
         g = g + weight_decay * w
-    m = state["exp_avg"] = beta1 * _buffer(state, "exp_avg", w) + (1 - beta1) * g
-    v = state["exp_avg_sq"] = beta2 * _buffer(state, "exp_avg_sq", w) + (1 - beta2) * g * g
+    # m = beta1 * m + (1 - beta1) * g  and  v = beta2 * v + (1 - beta2) * g * g, in place
+    m = _buffer(state, "exp_avg", w)
+    m *= beta1
+    m += (1 - beta1) * g
+    v = _buffer(state, "exp_avg_sq", w)
+    v *= beta2
+    v += (1 - beta2) * (g * g)
     if amsgrad:
         v = state["max_exp_avg_sq"] = xp.maximum(_buffer(state, "max_exp_avg_sq", w), v)
-    m_hat = m / (1 - beta1**t)
-    v_hat = v / (1 - beta2**t)
-    w -= lr * m_hat / (xp.sqrt(v_hat) + eps)
+    # w -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - beta1**t), v_hat = v / (1 - beta2**t),
+    # computed as PyTorch does, with one temporary the size of w
+    denom = xp.sqrt(v)
+    denom /= math.sqrt(1 - beta2**t)
+    denom += eps
+    update = m / denom
+    update *= lr / (1 - beta1**t)
+    w -= update
     return w
 
 
