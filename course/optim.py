@@ -376,7 +376,7 @@ def _adam_update(w, g, state, *, lr, betas, eps, weight_decay, amsgrad):
     if amsgrad:
         v = state["max_exp_avg_sq"] = xp.maximum(_buffer(state, "max_exp_avg_sq", w), v)
     # w -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - beta1**t), v_hat = v / (1 - beta2**t),
-    # computed as PyTorch does, with one temporary the size of w
+    # computed as PyTorch does: the bias corrections are scalars folded into denom and the step size
     denom = xp.sqrt(v)
     denom /= math.sqrt(1 - beta2**t)
     denom += eps
