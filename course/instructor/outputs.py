@@ -1,0 +1,301 @@
+"""What ``course grade`` writes under ``--out``.
+
+- ``gradebook.csv`` (format ``csv``): one row per submission, sorted by name; columns
+  ``submission, lesson, <one per exercise id, in course order>, total, max, status, notes``.
+- ``grades.json`` (format ``json``): the batch (seed, limits, exercises) and, per submission,
+  per exercise and per test set, per case: passed, the diagnoses (name and message) and the
+  error of the learner's code, if any.
+- ``feedback/<submission>.md`` (always): a page the learner can read: score, what is wrong in
+  words, per exercise; hidden tests shown according to their visibility.
+- Gradescope (format ``gradescope``): ``results.json`` in Gradescope's autograder format
+  (``score``, ``tests[]`` with ``name``, ``score``, ``max_score``, ``status``, ``output``,
+  ``visibility``) when one submission was graded, and ``gradescope/<submission>.json`` for each.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import time
+from pathlib import Path
+
+__all__ = ["write_all", "write_csv", "write_json", "feedback_markdown", "gradescope_results", "summary"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _file_name(name: str) -> str:
+    return _UNSAFE.sub("_", name.replace("/", "__")).strip("_") or "submission"
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def exercise_columns(grades, info) -> list[str]:
+    ids = list(info.get("exercises") or [])
+    for g in grades:
+        for i in g.exercises:
+            if i not in ids:
+                ids.append(i)
+    return ids
+
+
+def _notes(g) -> str:
+    return "; ".join(g.notes)
+
+
+def write_csv(path, grades, info) -> None:
+    ids = exercise_columns(grades, info)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["submission", "lesson", *ids, "total", "max", "status", "notes"])
+        for g in grades:
+            cells = [_num(g.exercises[i].score) if i in g.exercises else "" for i in ids]
+            w.writerow([g.name, g.lesson or "", *cells, _num(g.score), _num(g.max_score), g.status, _notes(g)])
+
+
+def _case_json(c) -> dict:
+    out = {
+        "case": c.index + 1,
+        "note": c.note,
+        "passed": bool(c.passed),
+        "diagnoses": [{"name": d.name, "message": d.message, "fails": d.fails} for d in c.diagnoses],
+    }
+    if c.error is not None:
+        out["error"] = {"kind": c.error.kind, "type": c.error.type, "message": c.error.message,
+                        "traceback": c.error.traceback}
+    return out
+
+
+def _exercise_json(e) -> dict:
+    return {
+        "title": e.title,
+        "status": e.status,
+        "score": e.score,
+        "max_score": e.points,
+        "cases": e.n_cases,
+        "passed_cases": e.n_passed,
+        "notes": e.notes,
+        "sets": [
+            {
+                "label": s.label,
+                "hidden": s.hidden,
+                "visibility": s.visibility,
+                "seed": s.seed,
+                "cases": s.n_cases,
+                "passed_cases": s.n_passed,
+                "note": s.note,
+                "diagnoses": [{"name": d.name, "message": d.message}
+                              for d in (s.result.diagnoses if s.result is not None else [])],
+                "case_results": [_case_json(c) for c in (s.result.cases if s.result is not None else [])],
+            }
+            for s in e.sets
+        ],
+    }
+
+
+def submission_json(g) -> dict:
+    return {
+        "submission": g.name,
+        "path": g.path,
+        "lesson": g.lesson,
+        "status": g.status,
+        "score": g.score,
+        "max_score": g.max_score,
+        "notes": g.notes,
+        "remarks": g.remarks,
+        "cell_errors": {str(k): v for k, v in g.cell_errors.items()},
+        "seconds": g.seconds,
+        "exercises": {i: _exercise_json(e) for i, e in g.exercises.items()},
+    }
+
+
+def write_json(path, grades, info) -> None:
+    doc = {"batch": info, "submissions": [submission_json(g) for g in grades]}
+    Path(path).write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# Feedback for the learner
+
+
+_STATUS_WORDS = {
+    "passed": "✔ passed",
+    "failed": "✘ some cases wrong",
+    "error": "✘ your function raised an error",
+    "not_attempted": "○ not attempted",
+    "missing": "✘ not found",
+    "uses_reference": "✘ uses the course's reference implementation",
+    "no_result": "✘ no result",
+    "not_graded": "not graded",
+}
+
+
+def _set_details(s, lines: list) -> None:
+    r = s.result
+    if r is None:
+        lines.append(f"- {s.label}: {s.note}")
+        return
+    lines.append(f"- {s.label}: {s.n_passed} of {s.n_cases} cases correct")
+    if r.passed:
+        return
+    for d in r.diagnoses:
+        lines.append(f"  - **{d.name}**: {d.message}")
+    for c in r.cases:
+        if c.passed:
+            continue
+        note = f" ({c.note})" if c.note else ""
+        lines.append(f"  - case {c.index + 1}{note}: wrong")
+        for o in c.outputs:
+            if not o.ok:
+                lines.append(f"    - {o.name}: expected `{_one_line(o.expected)}`, got `{_one_line(o.got)}`")
+        if c.error is not None and c.error.traceback:
+            lines.append("")
+            lines.append("    ```")
+            lines += ["    " + ln for ln in c.error.traceback.splitlines()[-12:]]
+            lines.append("    ```")
+
+
+def _one_line(text: str, n: int = 160) -> str:
+    t = " ".join(str(text).split())
+    return t if len(t) <= n else t[: n - 3] + "..."
+
+
+def feedback_markdown(g, info) -> str:
+    """The learner's feedback page (Markdown)."""
+    lines = [f"# Feedback: {g.name}", ""]
+    pct = f" ({100 * g.score / g.max_score:.0f}%)" if g.max_score else ""
+    lines.append(f"**Lesson:** {g.lesson or 'unknown'}  ")
+    lines.append(f"**Score:** {_num(g.score)} / {_num(g.max_score)}{pct}  ")
+    lines.append(f"**Graded:** {time.strftime('%Y-%m-%d %H:%M')} with test seed {info.get('seed')}")
+    lines.append("")
+    if g.notes:
+        lines.append("## Notes")
+        lines += [f"- {n}" for n in g.notes]
+        lines.append("")
+    if g.remarks:
+        lines += ["## Remarks", *[f"- {r}" for r in g.remarks], ""]
+    for e in g.exercises.values():
+        lines.append(f"## {e.id}: {e.title} ({_num(e.score)} / {_num(e.points)})")
+        lines.append("")
+        lines.append(_STATUS_WORDS.get(e.status, e.status))
+        lines.append("")
+        lines += [f"- {n}" for n in e.notes]
+        for s in e.sets:
+            if s.hidden and s.visibility == "hidden":
+                lines.append(f"- {s.label}: hidden tests were run; their results are not shown")
+            elif s.hidden and s.visibility != "visible":
+                lines.append(f"- {s.label}: {s.n_passed} of {s.n_cases} cases correct (details hidden)")
+            else:
+                _set_details(s, lines)
+        lines.append("")
+    if g.cell_errors:
+        lines.append("## Errors in your cells")
+        for k, v in sorted(g.cell_errors.items()):
+            lines.append(f"- cell {k}: {_one_line(v)}")
+        lines.append("")
+    lines.append("_Printed output does not count: grades come from what your functions return on the grader's "
+                 "own cases (other seeds than the ones in the notebook)._")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradescope
+
+
+def _test_output(e, s) -> str:
+    lines: list = []
+    for n in e.notes:
+        lines.append(n)
+    _set_details(s, lines)
+    return "\n".join(lines)
+
+
+def gradescope_results(g, info) -> dict:
+    """Gradescope's results.json for one submission: one test per exercise and test set (the
+    exercise's points split over its test sets by their number of cases)."""
+    tests = []
+    for e in g.exercises.values():
+        total = e.n_cases or 1
+        for s in e.sets:
+            max_score = round(e.points * s.n_cases / total, 4)
+            score = 0.0 if e.status in ("uses_reference", "missing", "not_graded") else round(
+                e.points * s.n_passed / total, 4)
+            name = f"{e.id}: {e.title}" + (f" ({s.label})" if s.hidden else "")
+            tests.append({
+                "name": name,
+                "score": score,
+                "max_score": max_score,
+                "status": "passed" if s.n_cases and s.n_passed == s.n_cases and score == max_score else "failed",
+                "output": _test_output(e, s),
+                "output_format": "md",
+                "visibility": s.visibility if s.hidden else "visible",
+            })
+        if not e.sets:
+            tests.append({"name": f"{e.id}: {e.title}", "score": 0.0, "max_score": e.points, "status": "failed",
+                          "output": "\n".join(e.notes), "output_format": "md", "visibility": "visible"})
+    header = [f"Lesson {g.lesson or 'unknown'}: {_num(g.score)} / {_num(g.max_score)}"]
+    header += g.notes
+    return {
+        "score": g.score,
+        "execution_time": int(round(g.seconds)),
+        "output": "\n\n".join(header),
+        "output_format": "md",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def write_all(out, grades, info, formats) -> list[Path]:
+    out = Path(out)
+    written = []
+    if "csv" in formats:
+        write_csv(out / "gradebook.csv", grades, info)
+        written.append(out / "gradebook.csv")
+    if "json" in formats:
+        write_json(out / "grades.json", grades, info)
+        written.append(out / "grades.json")
+    fb = out / "feedback"
+    fb.mkdir(exist_ok=True)
+    for g in grades:
+        (fb / f"{_file_name(g.name)}.md").write_text(feedback_markdown(g, info), encoding="utf-8")
+    written.append(fb)
+    if "gradescope" in formats:
+        gs = out / "gradescope"
+        gs.mkdir(exist_ok=True)
+        for g in grades:
+            (gs / f"{_file_name(g.name)}.json").write_text(json.dumps(gradescope_results(g, info), indent=1))
+        if len(grades) == 1:
+            (out / "results.json").write_text(json.dumps(gradescope_results(grades[0], info), indent=1))
+            written.append(out / "results.json")
+        written.append(gs)
+    return written
+
+
+def summary(grades, info, written=()) -> str:
+    ran = [g for g in grades if g.ran]
+    failed = [g for g in grades if not g.ran]
+    pcts = [100 * g.score / g.max_score for g in grades if g.max_score and g.status != "invalid"]
+    mean = f"{sum(pcts) / len(pcts):.1f}%" if pcts else "n/a"
+    n = len(grades)
+    lines = [
+        f"graded {len(ran)} of {n} submission{'s' if n != 1 else ''} in {info.get('seconds', 0):.1f} s "
+        f"({info.get('seconds', 0) / max(n, 1):.2f} s per submission, --jobs {info.get('jobs', 1)}); "
+        f"mean score {mean}; test seed {info.get('seed')}",
+    ]
+    if failed:
+        lines.append(f"could not grade {len(failed)}:")
+        lines += [f"  {g.name}: {g.status}: {'; '.join(g.notes)[:200]}" for g in failed]
+    odd = [g for g in ran if g.status != "graded"]
+    if odd:
+        lines.append("graded with problems:")
+        lines += [f"  {g.name}: {g.status}: {'; '.join(g.notes)[:200]}" for g in odd]
+    if written:
+        lines.append("wrote " + ", ".join(str(p) for p in written))
+    return "\n".join(lines)
