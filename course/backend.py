@@ -79,7 +79,12 @@ def current() -> ModuleType:
 
 def is_array(x) -> bool:
     """True for an array of any supported backend (not for lists or Python scalars)."""
+    if type(x) is np.ndarray:  # the common case, answered without the general check
+        return True
     return array_api_compat.is_array_api_obj(x) and not isinstance(x, (bool, int, float, complex))
+
+
+_NUMPY = array_api_compat.array_namespace(np.empty(0))
 
 
 def namespace(*arrays) -> ModuleType:
@@ -89,8 +94,8 @@ def namespace(*arrays) -> ModuleType:
     return plain ``numpy.ndarray`` / ``cupy.ndarray``. Mixing backends is an error.
     """
     found = [a for a in arrays if is_array(a)]
-    if not found:
-        return array_api_compat.array_namespace(np.empty(0))
+    if all(type(a) is np.ndarray for a in found):  # includes no arrays at all: NumPy
+        return _NUMPY
     try:
         return array_api_compat.array_namespace(*found)
     except TypeError as exc:

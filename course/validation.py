@@ -57,6 +57,8 @@ def float_array(name: str, x, *, fn: str | None = None, like=None):
     Integer or boolean *arrays* are rejected with a hint, since silently casting them
     hides mistakes such as passing class labels where scores were expected.
     """
+    if type(x) is np.ndarray and x.dtype.kind == "f":  # the common case, without the general checks
+        return x
     was_array = is_array(x)
     x = as_array(name, x, fn=fn, like=like)
     xp = namespace(x)
