@@ -1,4 +1,4 @@
-"""``course info``: what is installed and where the lessons are."""
+"""``course info``: what is installed, which backend is in use, and where the lessons are."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from . import __version__
 
 def add_arguments(parser) -> None:
     parser.add_argument("--backend", action="store_true", help="also try to load the configured backend")
+    parser.add_argument("--notebooks", default="notebooks", metavar="DIR", help="lesson folder (default: notebooks)")
 
 
 def run(args) -> int:
@@ -21,4 +22,13 @@ def run(args) -> int:
 
         module = backend.current()
         print(f"loaded: {module.__name__} {module.__version__}")
+    from .authoring import find_lessons
+
+    lessons = find_lessons(args.notebooks)
+    if lessons:
+        print(f"lessons in {args.notebooks}/ (open them with: jupyter lab {args.notebooks}/):")
+        for lesson in lessons:
+            print(f"  {lesson.path.name:32} {lesson.title}")
+    else:
+        print(f"no lessons found in {args.notebooks}/: run this from the course folder, or pass --notebooks DIR")
     return 0

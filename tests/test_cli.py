@@ -24,6 +24,9 @@ def test_commands_whose_module_is_missing_are_left_out(monkeypatch, capsys):
     assert "ghost" not in capsys.readouterr().out
 
 
-def test_info(capsys):
+def test_info_lists_the_lessons(capsys, tmp_path):
     assert cli.main(["info"]) == 0
-    assert "backprop-course" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "backprop-course" in out and "00_getting_started.ipynb" in out
+    assert cli.main(["info", "--notebooks", str(tmp_path)]) == 0
+    assert "no lessons found" in capsys.readouterr().out
