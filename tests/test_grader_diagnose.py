@@ -507,3 +507,20 @@ def test_diagnosis_table_is_documented():
     compare = sys.modules["course.grader.compare"]
     for name in DIAGNOSES:
         assert name in compare.__doc__
+
+
+def test_variants_match_dict_and_nested_outputs():
+    """A variant whose outputs are dicts (e.g. gradients by parameter name) is matched key by key."""
+    import numpy as np
+
+    from course.grader.compare import _matches
+    from course.grader.registry import Exercise
+
+    ex = Exercise(id="demo.dicts", lesson="03_backprop", title="demo", reference=lambda: None,
+                  make_cases=lambda rng: [], outputs=("loss", "grads"))
+    variant = (1.5, {"W": np.ones((2, 3)), "b": np.zeros(3)})
+    assert _matches(ex, (1.5, {"W": np.ones((2, 3)), "b": np.zeros(3)}), variant, [])
+    assert not _matches(ex, (1.5, {"W": np.ones((2, 3)), "b": np.ones(3)}), variant, [])
+    assert not _matches(ex, (1.5, {"W": np.ones((2, 3))}), variant, [])  # a key missing
+    assert not _matches(ex, (1.5, [np.ones((2, 3)), np.zeros(3)]), variant, [])  # not a dict
+    assert _matches(ex, (1.5, {"W": np.ones((2, 3)), "b": np.zeros(3)}), (1.5, variant[1]), ["grads"])

@@ -617,21 +617,26 @@ def diag_variants(ctx: Context) -> list[Diagnosis]:
     return found
 
 
+def _same_values(ex, got, expected) -> bool:
+    """``got`` equals ``expected`` within tolerance, structure included (dicts by key, sequences
+    element by element, numbers and arrays with :func:`close`)."""
+    if isinstance(expected, dict):
+        return isinstance(got, dict) and got.keys() == expected.keys() and all(
+            _same_values(ex, got[k], expected[k]) for k in expected
+        )
+    if isinstance(expected, (list, tuple)) and not (expected and _is_number(expected[0])):
+        return isinstance(got, (list, tuple)) and len(got) == len(expected) and all(
+            _same_values(ex, a, b) for a, b in zip(got, expected)
+        )
+    return (_is_number(got) or is_array(got)) and close(got, expected, *_tol_for(ex, expected))
+
+
 def _matches(ex, got, variant, failing) -> bool:
     names = failing or [n for n in ex.outputs if n is not None]
     try:
-        for n in names:
-            g, v = _pick(ex, got, n), _pick(ex, variant, n)
-            if isinstance(v, (list, tuple)) and not (v and _is_number(v[0])):
-                if not (isinstance(g, (list, tuple)) and len(g) == len(v)):
-                    return False
-                if not all(close(a, b, *_tol_for(ex, b)) for a, b in zip(g, v)):
-                    return False
-            elif not (_is_number(g) or is_array(g)) or not close(g, v, *_tol_for(ex, v)):
-                return False
+        return all(_same_values(ex, _pick(ex, got, n), _pick(ex, variant, n)) for n in names)
     except Exception:  # a wrong structure matches no variant
         return False
-    return True
 
 
 #: Case-level diagnoses by name (the per-output ones are in DIAGNOSES).
