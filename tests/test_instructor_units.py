@@ -271,3 +271,22 @@ def test_csv_gradescope_and_feedback(tmp_path):
     assert not (tmp_path / "results.json").exists()  # only for a single submission
     assert "# Feedback: bob" in (tmp_path / "feedback" / "bob.md").read_text()
     assert "mean score 75.0%" in outputs.summary(grades, info)
+
+
+def test_feedback_for_an_unattempted_exercise_is_one_line_not_a_traceback_per_case():
+    from course.grader import grade_outcomes
+
+    ex = get("numpy.add_bias")
+    case_list = cases(ex, 4)
+
+    def stub(X, b):
+        raise NotImplementedError("write your solution here")
+
+    result = grade_outcomes(ex, 4, case_list, run(ex, stub, case_list))
+    g = SubmissionGrade("carol", "/x/carol.ipynb", "00_getting_started", "graded")
+    e = ExerciseGrade(ex.id, ex.title, 1.0, 0.0, "not_attempted")
+    e.sets = [SetGrade("seed 4", False, "visible", 4, len(case_list), 0, result)]
+    g.exercises[ex.id] = e
+    page = outputs.feedback_markdown(g, {"seed": 4})
+    assert "not attempted yet" in page
+    assert "Traceback" not in page and "case 1" not in page
