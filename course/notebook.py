@@ -1,0 +1,75 @@
+"""Helpers for lesson notebooks: demos that need the learner's code, so that Run All reaches the end.
+
+A demo cell that calls a function the learner has not written yet would stop Run All with
+``NotImplementedError``. Wrap such a demo in :func:`needs`::
+
+    from course.notebook import needs
+
+    with needs("optim.adagrad"):                 # the exercise(s) whose functions the demo calls
+        mine = trajectory(adagrad, quadratic, 30, lr=1.0)
+        print("first step:", mine[1] - mine[0])
+
+In a learner notebook whose ``adagrad`` is still the stub, the cell prints one line, "This demo
+needs your answer to Exercise optim.adagrad (AdaGrad): finish it above, then run this cell again",
+closes any figure the demo had started, and Run All goes on. Once the function is written the
+demo runs as usual; any other exception is the learner's to see and passes through unchanged.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+from contextlib import contextmanager
+
+__all__ = ["needs", "unlock_message"]
+
+
+def _title(exercise_id: str) -> str:
+    try:
+        from .grader.registry import get
+
+        return get(exercise_id).title
+    except Exception:  # an id that is not (yet) registered still gets a readable line
+        return ""
+
+
+def unlock_message(*exercise_ids: str) -> str:
+    """The one line shown in place of a demo: which exercise(s) to finish to see it."""
+    parts = []
+    for eid in exercise_ids:
+        title = _title(eid)
+        parts.append(f"{eid} ({title})" if title else eid)
+    if not parts:
+        return "This demo needs an exercise you have not written yet: finish it above, then run this cell again."
+    which = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    noun = "Exercise" if len(parts) == 1 else "Exercises"
+    return f"This demo needs your answer to {noun} {which}: finish it above, then run this cell again."
+
+
+def _show(message: str) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+
+        if get_ipython() is not None and "IPKernelApp" in get_ipython().config:
+            display(HTML(f'<div style="color:#9a6700">&#9203; {html.escape(message)}</div>'))
+            return
+    except Exception:
+        pass
+    print(message)
+
+
+@contextmanager
+def needs(*exercise_ids: str):
+    """Run the ``with`` block; if it raises ``NotImplementedError`` (an unwritten exercise), show
+    which exercise unlocks the demo instead of a traceback, and close the figures it opened."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    before = set(plt.get_fignums()) if plt is not None else set()
+    try:
+        yield
+    except NotImplementedError:
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is not None:
+            for num in set(plt.get_fignums()) - before:
+                plt.close(num)
+        _show(unlock_message(*exercise_ids))
