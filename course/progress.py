@@ -42,7 +42,7 @@ def load(path: str | os.PathLike | None = None) -> dict:
     """The recorded exercises: ``{exercise id: entry}``; empty when there is no (readable) file.
 
     Each entry: lesson, title, best_score, max_score, passed, attempts, status (of the last
-    check), last_attempt and (once passed) first_passed, as ISO timestamps.
+    check), first_attempt, last_attempt and (once passed) first_passed, as ISO timestamps.
     """
     path = Path(path) if path is not None else progress_file()
     if path is None or not path.exists():
@@ -90,6 +90,7 @@ def record(result, path: str | os.PathLike | None = None) -> dict | None:
         "passed": passed,
         "attempts": int(old.get("attempts", 0)) + 1,
         "status": r.get("status", "passed" if r["passed"] else "failed"),
+        "first_attempt": old.get("first_attempt", now),
         "last_attempt": now,
     }
     first = old.get("first_passed") or (now if r["passed"] else None)

@@ -38,6 +38,7 @@ def test_check_records_best_score_and_attempts(pfile):
     entry = progress.load()["layers.relu_forward"]
     assert entry["attempts"] == 3 and entry["passed"] and entry["best_score"] == entry["max_score"] == 1.0
     assert entry["status"] == "failed" and "first_passed" in entry
+    assert entry["first_attempt"] <= entry["first_passed"] <= entry["last_attempt"]  # for the class report
     data = json.loads(pfile.read_text())
     assert data["version"] == 1 and "layers.relu_forward" in data["exercises"]
 

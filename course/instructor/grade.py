@@ -33,7 +33,7 @@ from ..grader.grading import reference_outcomes
 from ..grader.report import Result
 from ..grader.runner import ErrorInfo, Outcome
 from ..grader.runner import run as run_phase
-from . import extract, hidden, sandbox
+from . import adjust, class_report, extract, hidden, sandbox
 
 __all__ = [
     "GradingError",
@@ -667,6 +667,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--solutions", default=None, metavar="DIR",
                         help="the solution notebooks (default ./solutions, else the repository's)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    adjust.add_arguments(parser)
 
 
 def limits_from(args) -> sandbox.Limits:
@@ -688,6 +689,13 @@ def run_command(args) -> int:
     if args.jobs < 1 or args.timeout <= 0 or args.memory < 0:
         print("course grade: error: --jobs must be >= 1, --timeout > 0 and --memory >= 0", file=sys.stderr)
         return 2
+    try:
+        plan = adjust.Plan(args)  # late policy and hand-graded scores: checked before any grading
+    except (OSError, ValueError) as exc:
+        print(f"course grade: error: {exc}", file=sys.stderr)
+        return 2
+    if plan.wanted and "json" not in formats:
+        formats.append("json")
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -706,6 +714,8 @@ def run_command(args) -> int:
         return 2
     written = outputs.write_all(out, grades, info, formats)
     print(outputs.summary(grades, info, written))
+    for line in plan.apply(out) + class_report.headline_from(out):
+        print(line)
     return 0
 
 

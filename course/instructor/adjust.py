@@ -1,0 +1,177 @@
+"""Adjustments applied after autograding: late penalties and hand-graded scores.
+
+``course grade`` writes its outputs first; then, when ``--deadline`` or ``--manual`` is given (or
+``course manual merge`` runs later), :func:`apply` adds to every learner's row:
+
+- ``gradebook.csv``: the columns ``manual`` (hand-graded points), ``manual_max``, ``submitted_at``,
+  ``time_source``, ``hours_late``, ``late_factor`` and ``final`` = (total + manual) x late_factor,
+  out of ``final_max`` = max + manual_max;
+- ``grades.json``: per submission, ``late`` and ``manual`` entries and ``final_score``;
+- ``feedback/<learner>.md``: a "Written answers" section (score and the grader's comment per
+  question) and a "Late submission" section.
+
+Applying again replaces the earlier adjustment; the autograded columns are never changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from .outputs import _file_name
+
+__all__ = ["apply", "atomic_write"]
+
+EXTRA = ["manual", "manual_max", "submitted_at", "time_source", "hours_late", "late_factor", "final", "final_max"]
+_MARK = "\n<!-- adjustments -->\n"
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader never sees half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _num(x) -> str:
+    return f"{x:g}" if isinstance(x, float | int) else str(x)
+
+
+def _feedback_section(late, manual) -> str:
+    lines = []
+    if manual:
+        got = sum(m["score"] for m in manual if m["score"] is not None)
+        lines += ["## Written answers", "", f"Hand-graded: {_num(got)} / {_num(sum(m['max'] for m in manual))}", ""]
+        for m in manual:
+            score = "not graded yet" if m["score"] is None else f"{_num(m['score'])} / {_num(m['max'])}"
+            lines.append(f"- **{m['question']}**: {score}" + (f". {m['comment']}" if m["comment"] else ""))
+        lines.append("")
+    if late is not None and late.get("hours_late", 0) > 0:
+        lines += ["## Late submission", "", f"- {late['note']}", ""]
+    return "\n".join(lines)
+
+
+def apply(out, lateness: dict | None = None, manual: dict | None = None) -> None:
+    """Add late penalties (``{submission: Lateness}``) and hand-graded scores (``{submission:
+    [{question, score, max, comment}]}``) to the outputs under ``out`` (see the module docstring).
+    ``None`` keeps what an earlier call recorded in ``grades.json``."""
+    out = Path(out)
+    gj = out / "grades.json"
+    doc = json.loads(gj.read_text(encoding="utf-8")) if gj.is_file() else None
+    per = {}
+    for sub in (doc or {}).get("submissions", []):
+        name = sub["submission"]
+        late = sub.get("late")  # an earlier adjustment is kept unless this one replaces it
+        if lateness is not None and name in lateness:
+            lt = lateness[name]
+            late = {"submitted_at": lt.submitted_at.isoformat(timespec="seconds") if lt.submitted_at else "",
+                    "time_source": lt.time_source, "hours_late": lt.hours_late, "late_factor": lt.factor,
+                    "note": lt.note}
+        m = manual.get(name, []) if manual is not None else sub.get("manual", [])
+        man = sum(x["score"] for x in m if x["score"] is not None)
+        factor = float(late["late_factor"]) if late else 1.0
+        entry = {"manual": man, "manual_max": sum(x["max"] for x in m),
+                 "final": round((float(sub["score"]) + man) * factor, 4)}
+        entry["final_max"] = round(float(sub["max_score"]) + entry["manual_max"], 4)
+        if late:
+            entry.update(late)
+            sub["late"] = late
+        sub["manual"] = m
+        sub["final_score"] = entry["final"]
+        per[name] = (entry, m)
+    if doc is not None:
+        atomic_write(gj, json.dumps(doc, indent=1, default=str))
+    book = out / "gradebook.csv"
+    if book.is_file():
+        with open(book, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        header = [h for h in rows[0] if h not in EXTRA]
+        keep = [i for i, h in enumerate(rows[0]) if h not in EXTRA]
+        lines = [header + EXTRA]
+        for r in rows[1:]:
+            base = [r[i] for i in keep]
+            e = per.get(base[0], ({}, []))[0]
+            lines.append(base + [_num(e.get(k, "")) for k in EXTRA])
+        buf = io.StringIO()
+        csv.writer(buf).writerows(lines)
+        atomic_write(book, buf.getvalue())
+    for name, (entry, m) in per.items():
+        page = out / "feedback" / f"{_file_name(name)}.md"
+        if not page.is_file():
+            continue
+        text = page.read_text(encoding="utf-8").split(_MARK)[0]
+        section = _feedback_section(entry if "note" in entry else None, m)
+        if section:
+            text = text.rstrip("\n") + "\n" + _MARK + section
+            if entry["final"] != entry.get("final_max"):
+                text += f"\n**Final score:** {_num(entry['final'])} / {_num(entry['final_max'])}\n"
+        atomic_write(page, text)
+
+
+
+# ---------------------------------------------------------------------------------------------
+# The options of `course grade` that lead here
+
+
+def add_arguments(parser) -> None:
+    """``--deadline``, ``--extensions``, ``--late-policy`` and ``--manual`` for ``course grade``."""
+    g = parser.add_argument_group("late work and hand-graded answers")
+    g.add_argument("--deadline", metavar="ISO", help="the deadline, e.g. 2026-12-01T23:59 (see course.instructor.late)")
+    g.add_argument("--extensions", metavar="CSV", help="per-learner extensions (columns learner, extension)")
+    g.add_argument("--late-policy", default="none", metavar="POLICY",
+                   help="none (default), per-day:PERCENT or zero-after:HOURS, optionally ,grace:MINUTES")
+    g.add_argument("--manual", metavar="CSV", help="hand-graded scores (course manual collect writes the file)")
+
+
+class Plan:
+    """The adjustments asked for on the command line, checked before any grading starts."""
+
+    def __init__(self, args):
+        from . import late as _late
+        from . import manual as _manual
+
+        self._late = _late
+        self.deadline = _late.parse_deadline(args.deadline) if args.deadline else None
+        self.policy = _late.parse_policy(args.late_policy)
+        if args.extensions and self.deadline is None:
+            raise ValueError("--extensions needs --deadline")
+        self.extensions = _late.read_extensions(args.extensions, self.deadline) if args.extensions else {}
+        self.manual = _manual.read_scores(args.manual) if args.manual else None
+
+    @property
+    def wanted(self) -> bool:
+        return self.deadline is not None or self.manual is not None
+
+    def apply(self, out) -> list[str]:
+        """Apply to the outputs under ``out``; returns lines for the summary."""
+        if not self.wanted:
+            return []
+        lateness = None
+        lines = []
+        if self.deadline is not None:
+            from .collect import read_manifest
+
+            doc = json.loads((Path(out) / "grades.json").read_text(encoding="utf-8"))
+            lateness, manifests = {}, {}
+            for sub in doc.get("submissions", []):
+                path = Path(sub.get("path") or "")
+                folder = str(path.parent)
+                manifests.setdefault(folder, read_manifest(folder))
+                when, source = self._late.submission_time(path, manifests[folder])
+                due = self.extensions.get(sub["submission"], self.deadline)
+                lateness[sub["submission"]] = self._late.assess(when, source, due, self.policy)
+            n_late = sum(v.late for v in lateness.values())
+            lines.append(f"late: {n_late} of {len(lateness)} after their deadline; policy: {self.policy.describe()}")
+        apply(out, lateness, self.manual)
+        if self.manual is not None:
+            lines.append(f"hand-graded scores merged for {len(self.manual)} submissions")
+        return lines
