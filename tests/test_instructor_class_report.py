@@ -48,3 +48,29 @@ def test_time_to_pass_from_progress_files(tmp_path):
     (tmp_path / "broken.json").write_text("{")
     t = time_to_pass(tmp_path)["optim.adam"]
     assert t == {"learners": 2, "median_attempts": 2.0, "median_minutes": 20.0}
+
+
+def test_page_renders_in_a_real_browser(tmp_path):
+    """The page opens offline in Chromium: its table is there and every plot decodes as an image."""
+    import shutil
+
+    import pytest
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no Chromium here (.ci/run installs Debian's chromium)")
+    (tmp_path / "grades.json").write_text(json.dumps(DOC))
+    page_path, _ = write_report(tmp_path)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(page_path.as_uri())
+            sizes = page.eval_on_selector_all("img", "imgs => imgs.map(i => [i.complete, i.naturalWidth])")
+            assert len(sizes) == 3 and all(done and width > 100 for done, width in sizes)
+            assert "no_bias_correction" in page.inner_text("table")
+            assert page.evaluate("() => document.querySelectorAll('script').length") == 0
+            page.screenshot(path=str(tmp_path / "class_report.png"), full_page=True)
+        finally:
+            browser.close()
