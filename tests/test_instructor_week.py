@@ -134,6 +134,8 @@ def test_collect_maps_names_keeps_times_and_ignores_hostile_members(week):
     assert rows["grace"]["lms_late"] == "yes" and rows["ada"]["lms_late"] == ""
     assert rows["ada"]["submitted_at"] == (DEADLINE - dt.timedelta(hours=2)).isoformat()
     assert rows["ada"]["time_source"] == "zip entry time"
+    assert (subs / "missing.txt").read_text().split() == ["nobody"]  # on the roster, nothing submitted
+    assert "1 learners of the roster submitted nothing" in week["collected"].stdout
 
 
 def test_late_policy_and_extension_in_the_gradebook(week):

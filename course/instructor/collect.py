@@ -16,7 +16,8 @@ Each learner's latest notebook is written to ``OUT/<learner>.ipynb``, where ``<l
 either key may be missing), else a name made from the LMS name and id. ``OUT/manifest.csv`` records
 learner, file, the LMS name and id, ``submitted_at`` and ``time_source``: the zip entry's time stamp
 (the time the LMS wrote for the upload, in the LMS server's time zone), and the LMS's own late mark.
-``course grade --deadline`` reads this manifest for submission times.
+``course grade --deadline`` reads this manifest for submission times. Learners of the roster
+with no notebook are listed in ``OUT/missing.txt``.
 
 The zip is untrusted: entry paths are never used as paths, sizes are capped, non-notebooks skipped.
 """
@@ -152,6 +153,10 @@ def collect(download, out, roster=None) -> list[dict]:
         w.writerows(rows)
     if skipped:
         (out / "skipped.txt").write_text("\n".join(skipped) + "\n", encoding="utf-8")
+    missing = sorted({_safe(v) for v in (*by_id.values(), *by_name.values())} - set(latest))
+    (out / "missing.txt").unlink(missing_ok=True)
+    if missing:
+        (out / "missing.txt").write_text("\n".join(missing) + "\n", encoding="utf-8")
     return rows
 
 
@@ -179,4 +184,8 @@ def run(args) -> int:
     late = sum(r.get("lms_late") == "yes" for r in rows)
     print(f"collected {len(rows)} learners' notebooks into {args.out} ({late} marked late by the LMS); "
           f"times from the zip entries, in {Path(args.out) / MANIFEST}")
+    missing = Path(args.out) / "missing.txt"
+    if missing.is_file():
+        names = missing.read_text(encoding="utf-8").split()
+        print(f"{len(names)} learners of the roster submitted nothing (listed in {missing}): {' '.join(names[:20])}")
     return 0
