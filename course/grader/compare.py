@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import is_array, to_numpy
+from . import engine
 from .cases import Case
 from .runner import ErrorInfo, Opaque, Outcome, run_case
 
@@ -333,8 +334,13 @@ def diag_factor(s: Slot) -> str | None:
             return f"{msg}: {advice}"
     if N is not None and N > 1 and abs(c - N) < 1e-6 * N:
         return f"{msg} (N = {N}): did you forget to divide by the batch size N?"
-    if N is not None and N > 1 and abs(c * N - 1.0) < 1e-6:
+    if N is not None and N > 1 and abs(c * N - 1.0) < 1e-6 and int(mask.sum()) > 1:
         return f"{msg} (N = {N}): you divide by the batch size N once too often (or where no mean is taken)."
+    # a factor is claimed only where it means something: a whole number or 1/k, or the same
+    # ratio over many entries (one entry always has "a factor")
+    nice = "/" in text or text.isdigit()
+    if not nice and int(mask.sum()) < 4:
+        return None
     return f"{msg}: a constant factor is missing or extra somewhere."
 
 
@@ -658,6 +664,7 @@ def compare_case(exercise, index: int, case: Case, outcome: Outcome, reference: 
     if outcome.error is not None:
         res.error = outcome.error
         res.diagnoses.append(_error_diagnosis(outcome.error))
+        res.diagnoses, _ = engine.apply(Context(exercise, case, outcome, reference), res.diagnoses, False, Diagnosis)
         return res
     ctx = Context(exercise, case, outcome, reference)
     verdict = (exercise.judge or exercise.protocol.judge)(ctx)
@@ -681,6 +688,7 @@ def compare_case(exercise, index: int, case: Case, outcome: Outcome, reference: 
         if d is not None:
             diags.append(d)
             ok = ok and not d.fails
+    diags, ok = engine.apply(ctx, diags, ok, Diagnosis)  # the diagnosis engine of course.grader.engine
     res.passed = ok
     res.diagnoses = diags
     res.outputs = checks

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..backend import is_array, to_numpy
 from .cases import Case, copy_data, resolve, same_data
+from .probes import fp_probe, run_probes
 
 __all__ = [
     "ErrorInfo",
@@ -68,6 +69,7 @@ class ErrorInfo:
     message: str
     traceback: str = ""
     where: str = ""
+    shapes: dict = field(default_factory=dict)  # array shapes in the learner's failing frame
 
     @property
     def not_implemented(self) -> bool:
@@ -116,7 +118,24 @@ def capture(exc: BaseException, where: str = "") -> ErrorInfo:
     if frames:
         lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames), *lines]
     kind = "not_attempted" if isinstance(exc, NotImplementedError) else "exception"
-    return ErrorInfo(kind, type(exc).__name__, str(exc), "".join(lines).rstrip(), where)
+    shapes = _frame_shapes(exc) if kind == "exception" else {}
+    return ErrorInfo(kind, type(exc).__name__, str(exc), "".join(lines).rstrip(), where, shapes)
+
+
+def _frame_shapes(exc) -> dict:
+    """``{name: shape}`` of the arrays (and array-like results) alive in the innermost learner frame."""
+    tb, frame = exc.__traceback__, None
+    while tb is not None:
+        if not os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_GRADER_DIR):
+            frame = tb.tb_frame
+        tb = tb.tb_next
+    if frame is None:
+        return {}
+    out = {}
+    for name, value in list(frame.f_locals.items())[:40]:
+        if is_array(value) and getattr(value, "ndim", 0) >= 1:
+            out[name] = tuple(int(d) for d in value.shape)
+    return out
 
 
 def call_learner(fn, *args, **kwargs):
@@ -219,6 +238,9 @@ class Call(Protocol):
             after = tuple(plain(args[names.index(n)]) for n in self.inplace)
             outputs = (outputs, *after)
         extra = {}
+        fp = fp_probe(fn, case.args, case.kwargs, outputs)
+        if fp:
+            extra["fp"] = fp
         if self.self_fd is not None and case.fd and exercise is not None:
             fd = self._self_fd(exercise, fn, case, outputs)
             if fd is not None:
@@ -283,6 +305,9 @@ class Backward(Protocol):
             mutated.append("dout")
         if not same_data(cache_c, cache):
             mutated.append("cache")
+        fp = fp_probe(fn, (dout, cache), {}, ret)
+        if fp:
+            extra["fp"] = fp
         if learner_forward is not None and case.fd and "forward_note" not in extra:
             fd = self._fd(exercise, learner_forward, case)
             if fd is not None:
@@ -463,4 +488,9 @@ def run(exercise, fn, case_list: list[Case], *, forward=None) -> list[Outcome]:
             if again.error is None and not same_data(again.outputs, out.outputs):
                 out.extra["nondeterministic"] = True
         outcomes.append(out)
+    if any(o.error is None for o in outcomes):
+        for case, out in zip(case_list, outcomes):
+            probes = run_probes(exercise, fn, case)
+            if probes:
+                out.extra["probes"] = probes
     return outcomes

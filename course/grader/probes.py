@@ -1,0 +1,178 @@
+"""Probes: the learner's function on inputs designed to expose its structure (run phase).
+
+Besides the seeded cases, :func:`run_probes` calls learner code on designed inputs and returns
+plain data (numbers, arrays, short strings), stored as ``outcome.extra["probes"]``; the compare
+phase reasons about them without running learner code (:mod:`course.grader.faults`,
+:mod:`course.grader.engine`). :data:`PROBES` maps a protocol's class name to its probe.
+
+- optimizers (``Trajectory``): from a fresh state, with the case's hyper-parameters, four steps
+  on a designed gradient sequence; a first step with g = 0; a first step with the learning rate
+  doubled.
+- a learner's ``Value`` (``ValueBackward``): each op alone, with a non-unit upstream gradient,
+  and a node used twice, propagated by the grader through the learner's ``_backward`` closures.
+- :func:`fp_probe`: a case whose output is not finite is re-run with NumPy's floating-point
+  errors raised, to name the operation (exp, log, sqrt, divide) and the learner's line.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+
+import numpy as np
+
+from .cases import copy_data, resolve
+
+__all__ = ["PROBES", "run_probes", "fp_probe", "OPT_W0", "OPT_GRADS", "VALUE_PROBES", "diagnose_value_probes"]
+
+_GRADER_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+#: designed start and gradient sequence for optimizer probes (distinct magnitudes and signs)
+OPT_W0 = (0.8, -1.5, 2.0)
+OPT_GRADS = ((0.3, -1.2, 2.0), (-0.5, 0.8, 1.5), (0.2, 0.1, -0.7), (1.1, -0.4, 0.3))
+
+
+def _nonfinite(x) -> bool:
+    if isinstance(x, (tuple, list)):
+        return any(_nonfinite(v) for v in x)
+    if isinstance(x, dict):
+        return any(_nonfinite(v) for v in x.values())
+    if isinstance(x, (float, np.floating)):
+        return not np.isfinite(x)
+    if isinstance(x, np.ndarray) and x.dtype.kind in "fc":
+        return not bool(np.all(np.isfinite(x)))
+    return False
+
+
+def fp_probe(fn, args, kwargs, outputs) -> dict | None:
+    """When ``outputs`` hold NaN/inf: ``{"op", "kind", "line"}`` of the first floating-point error
+    of a re-run with errors raised (e.g. op "exp", kind "overflow"), else None."""
+    if not _nonfinite(outputs):
+        return None
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            fn(*resolve(copy_data(args)), **resolve(copy_data(kwargs)))
+    except FloatingPointError as exc:
+        text = str(exc)  # "overflow encountered in exp"
+        kind, _, op = text.partition(" encountered in ")
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if not os.path.abspath(f.filename).startswith(_GRADER_DIR)]
+        line = (frames[-1].line or "").strip()[:120] if frames else ""
+        return {"op": op.strip(), "kind": kind.strip(), "line": line}
+    except Exception:  # another error on the re-run: no verdict
+        return None
+    return None
+
+
+def _opt_run(fn, hp, grads, w0=OPT_W0):
+    w = np.array(w0, dtype=np.float64)
+    state: dict = {}
+    path = [w.copy()]
+    for g in grads:
+        with np.errstate(all="ignore"):
+            ret = fn(w, np.array(g, dtype=np.float64), state, **copy_data(hp))
+        if ret is not None:
+            w = np.array(ret, dtype=np.float64).reshape(np.shape(w0))
+        path.append(w.copy())
+    return np.array(path)
+
+
+def optimizer_probe(exercise, fn, case) -> dict:
+    hp = dict(case.kwargs)
+    out = {"hp": copy_data(hp)}
+    try:
+        out["path"] = _opt_run(fn, hp, OPT_GRADS)
+        out["zero_g"] = _opt_run(fn, hp, ((0.0, 0.0, 0.0),))[1]
+        if "lr" in hp:
+            out["double_lr"] = _opt_run(fn, {**hp, "lr": 2 * hp["lr"]}, OPT_GRADS[:1])[1]
+        fp = fp_probe(lambda: _opt_run(fn, hp, OPT_GRADS), (), {}, out["path"])
+        if fp:
+            out["fp"] = fp
+    except Exception as exc:  # the probe says nothing about a function that fails on it
+        out["error"] = f"{type(exc).__name__}: {exc}"[:200]
+    return out
+
+
+#: expressions each probed alone, with these leaf values, constant and upstream gradient
+VALUE_PROBES = {
+    "a + b": (1.3, -0.7), "a * b": (1.3, -0.7), "a + a": (1.3,), "a * a": (1.3,), "a ** k": (1.3,),
+    "a - b": (1.3, -0.7), "a / b": (1.3, -0.7), "exp(a)": (1.3,), "log(a)": (1.3,),
+    "tanh(a)": (0.6,), "sigmoid(a)": (0.6,), "relu(a)": (0.6,),
+}
+_UPSTREAM = 1.7
+_CONST = 3.0
+
+
+def value_probe(exercise, cls, case) -> dict:
+    from .topics.autograd import EXPRESSIONS, _propagate
+
+    out = {}
+    for expr, values in VALUE_PROBES.items():
+        n, build = EXPRESSIONS[expr]
+        try:
+            with np.errstate(all="ignore"):
+                leaves = [cls(v) for v in values[:n]]
+                res = build(*leaves, _CONST) if "k" in expr else build(*leaves)
+                _propagate(res, _UPSTREAM)
+                out[expr] = (float(res.data), [float(v.grad) for v in leaves])
+        except Exception as exc:
+            out[expr] = f"{type(exc).__name__}: {exc}"[:160]
+    try:  # does the learner's backward() seed the root's grad with 1?
+        root = cls(0.4) * cls(-1.1) + cls(0.3)
+        root.backward()
+        out["root_grad"] = float(root.grad)
+    except Exception:
+        pass
+    return out
+
+
+def diagnose_value_probes(ctx):
+    """The first op whose probe is wrong, with the fault named (for ``backward()``)."""
+    from types import SimpleNamespace
+
+    from .autograd_faults import diagnose_op
+
+    probes = ctx.outcome.extra.get("probes") or {}
+    ref = ctx.reference.extra.get("probes") or {}
+    prop = ctx.outcome.extra.get("propagated")
+    for expr, got in probes.items():
+        want = ref.get(expr)
+        if expr not in VALUE_PROBES:
+            continue
+        if not isinstance(got, tuple) or not isinstance(want, tuple):
+            continue
+        if np.allclose(got[0], want[0]) and np.allclose(got[1], want[1]):
+            continue
+        values = VALUE_PROBES[expr]
+        case = SimpleNamespace(extra={"expr": expr, "values": list(values), "upstream": _UPSTREAM,
+                                      "consts": (_CONST,) if "k" in expr else ()})
+        found = diagnose_op(case, (got[0], np.array(got[1])))
+        lead = f"The op at fault: probed alone, {expr} with a = {values[0]}"
+        lead += f", b = {values[1]}" if len(values) > 1 else ""
+        lead += f" and out.grad = {_UPSTREAM} gives grads {got[1]}, expected {want[1]}."
+        if found:
+            return found[0], lead + " " + found[1]
+        return "op_wrong", lead + " Fix that op's _backward (see its own exercise)."
+    exp = ctx.reference.outputs[1]
+    if prop is not None and np.allclose(prop, exp):
+        return ("call_order",
+                "Each op of your Value is right (propagating through your _backward closures in a correct "
+                "order gives the expected grads), so your backward() calls them in a wrong order: a node's "
+                "_backward may run only after every node that uses it (reverse topological order, built "
+                "depth-first with a visited set; a breadth-first order breaks on a diamond).")
+    return None
+
+
+#: protocol class name -> probe(exercise, fn, case) -> plain data
+PROBES = {"Trajectory": optimizer_probe, "ValueBackward": value_probe}
+
+
+def run_probes(exercise, fn, case) -> dict | None:
+    """The probes of ``exercise``'s protocol on ``fn`` (plain data), or None when it has none."""
+    probe = PROBES.get(type(getattr(exercise, "protocol", None)).__name__)
+    if probe is None:
+        return None
+    try:
+        return probe(exercise, fn, case)
+    except Exception as exc:  # learner code misbehaving on a probe must not break the check
+        return {"error": f"{type(exc).__name__}: {exc}"[:200]}
