@@ -55,6 +55,8 @@ def main(argv=None) -> int:
             t_fail = median_ms(lambda ex=ex, v=v: check(ex.id, v, record=False), max(3, args.repeats // 3))
             line += f" {t_fail:>11.2f}"
             worst = max(worst, t_fail)
+            if t_fail > args.target_ms:
+                slow.append(ex.id + " (failing)")
         print(line)
         if t_check > args.target_ms:
             slow.append(ex.id)

@@ -31,9 +31,9 @@ def _faults():
          "{expr}: your _backward ignores out.grad. With an upstream gradient of {u:.4g} your grads "
          "are those for out.grad = 1: multiply the local derivative by out.grad."),
         ("detached", None, None,
-         "{expr}: every input grad is 0, so no gradient reaches the inputs. Build the result from "
-         "Value operations (with _children) and attach its _backward, or multiply by the other input's "
-         ".data, not its .grad (which is still 0 at that point)."),
+         "{expr}: every input grad is 0, so no gradient reaches the inputs: the result is not connected to "
+         "the graph, or its _backward multiplies by another input's .grad (still 0 then) instead of its "
+         ".data. Build results from Value operations (with _children) and attach their _backward."),
         ("adds_one", None, None,
          "{expr}: your grads are 1 whatever out.grad is ({u:.4g} here): add out.grad (times the local "
          "derivative), not 1."),
@@ -50,8 +50,8 @@ def _faults():
         ("pow_no_k", ("a ** k",), lambda a, b, c, u: (None, [a ** (c - 1) * u]),
          "{expr}: your grad is a**(k - 1) * out.grad: the factor k is missing (k * a**(k - 1))."),
         ("sub_sign", ("a - b", "a - c"), lambda a, b, c, u: (None, [u, u][: 2 if b is not None else 1]),
-         "{expr}: the second operand of a - b got +out.grad; d(a - b)/db = -1, so b.grad -= out.grad "
-         "(or write a - b as a + (-b))."),
+         "{expr}: the sign of the second operand's grad is flipped (it got +out.grad); d(a - b)/db = -1, "
+         "so b.grad -= out.grad (or write a - b as a + (-b))."),
         ("div_sign", ("a / b",), lambda a, b, c, u: (None, [u / b, a / b**2 * u]),
          "{expr}: the sign of the denominator's grad is flipped: d(a/b)/db = -a / b**2."),
         ("rsub_swapped", ("c - a",), lambda a, b, c, u: (a - c, [u]),
@@ -121,7 +121,6 @@ def _reuse_parts(case, u):
     parts = {
         "a + a": [u],
         "a * a": [a * u],
-        "a - a": [u, -u],
         "exp(a) * a": [math.exp(a) * u, a * math.exp(a) * u],
         "log(a * a)": [u / a],
         "tanh(a) * tanh(a)": [t * (1 - t * t) * u],

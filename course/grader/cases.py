@@ -161,6 +161,8 @@ def sizes(rng: np.random.Generator, k: int, low: int = 2, high: int = 7) -> list
 
 def copy_data(x):
     """A deep copy of plain data (arrays are copied; tuples, lists and dicts recursively)."""
+    if x is None or type(x) in (int, float, bool, str):  # immutable: nothing to copy (fast path)
+        return x
     if isinstance(x, np.ndarray):
         return x.copy()
     if isinstance(x, tuple):

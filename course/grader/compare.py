@@ -24,7 +24,8 @@ import numpy as np
 from ..backend import is_array, to_numpy
 from . import engine
 from .cases import Case
-from .runner import ErrorInfo, Opaque, Outcome, run_case
+from .probes import run_light
+from .runner import ErrorInfo, Opaque, Outcome
 
 __all__ = [
     "Diagnosis",
@@ -610,8 +611,10 @@ def diag_variants(ctx: Context) -> list[Diagnosis]:
         return []
     found = []
     for variant in ex.variants:
+        if not engine.variant_possible(ctx, variant):  # cheap probes rule it out first
+            continue
         try:
-            v = run_case(ex, variant.fn, ctx.case, {})
+            v = run_light(ex, variant.fn, ctx.case)
         except Exception:  # a variant that cannot run on this case says nothing here
             continue
         if v.error is not None or v.outputs is None:
@@ -698,7 +701,9 @@ def compare_case(exercise, index: int, case: Case, outcome: Outcome, reference: 
 
 def compare(exercise, case_list, outcomes, reference_outcomes) -> list[CaseResult]:
     """The compare phase for all cases (no learner code runs here)."""
-    return [
+    results = [
         compare_case(exercise, i, c, o, r)
         for i, (c, o, r) in enumerate(zip(case_list, outcomes, reference_outcomes))
     ]
+    engine.reconcile(results)
+    return results

@@ -68,19 +68,20 @@ def _named(shapes: dict, shape) -> list:
 def _contract_text(con) -> str:
     if not con:
         return ""
-    parts = [f"{n}: ({', '.join(d)}) = {_fmt(s)}" for n, (d, s) in con.items()]
+    parts = [f"{n}: ({', '.join(d)}{',' if len(d) == 1 else ''}) = {_fmt(s)}" for n, (d, s) in con.items()]
     return " The contract: " + ", ".join(parts) + "."
 
 
 def _describe(name, shape, sizes) -> str:
     let = _lettered(shape, sizes)
-    return f"{name} has shape {_fmt(shape)}" + (f", i.e. {let}" if let else "")
+    return f"{name}, of shape {_fmt(shape)}" + (f" = {let}" if let else "")
 
 
 def _matmul(err, shapes, con):
     m = re.search(r"size (\d+) is different from (\d+)", err.message)
     m2 = re.search(r"shapes \(([\d, ]+),?\) and \(([\d, ]+),?\) not aligned", err.message)
     two_d = {n: tuple(s) for n, s in shapes.items() if len(s) == 2}
+    two_d.update({f"{n}.T": s[::-1] for n, s in list(two_d.items()) if s[0] != s[1]})
     sizes = _size_letters(con)
     pairs = []
     if m:
@@ -93,11 +94,18 @@ def _matmul(err, shapes, con):
         pairs = [(p, q) for p in _named(two_d, s1) for q in _named(two_d, s2) if p != q]
     if not pairs:
         return None
+    pairs.sort(key=lambda pq: (pq[0].endswith(".T") + pq[1].endswith(".T"), pq[0] in con, pq[1] in con))
     p, q = pairs[0]
     sp, sq = two_d[p], two_d[q]
-    msg = (f"Your matrix product {p} @ {q} does not fit: {_describe(p, sp, sizes)} and "
-           f"{_describe(q, sq, sizes)}, so the inner sizes {sp[-1]} and {sq[0]} differ.")
-    if sq[-1] == sp[-1]:
+    msg = (f"Your matrix product {p} @ {q} does not fit: {_describe(p, sp, sizes)}, times "
+           f"{_describe(q, sq, sizes)}: the inner sizes {sp[-1]} and {sq[0]} differ.")
+    if q.endswith(".T") and sq[::-1][0] == sp[-1]:
+        base = q[:-2]
+        msg += f" {base} is already oriented for this product: {p} @ {base} has shape {_fmt((sp[0], sq[0]))}."
+    elif p.endswith(".T") and sp[::-1][-1] == sq[0]:
+        base = p[:-2]
+        msg += f" {base} is already oriented for this product: {base} @ {q} has shape {_fmt((sp[1], sq[1]))}."
+    elif sq[-1] == sp[-1]:
         msg += f" {q} is oriented the other way for this product: {p} @ {q}.T has shape {_fmt((sp[0], sq[0]))}."
     elif sp[0] == sq[0]:
         msg += f" {p} is oriented the other way for this product: {p}.T @ {q} has shape {_fmt((sp[1], sq[1]))}."
@@ -115,11 +123,12 @@ def _broadcast(err, shapes, con):
         return None
     s1, s2 = found[0], found[1]
     sizes = _size_letters(con)
-    n1 = (_named(shapes, s1) or ["one operand"])[0]
-    n2 = (_named(shapes, s2) or ["the other"])[0]
-    msg = (f"Your elementwise operation mixes {_describe(n1, s1, sizes)} and {_describe(n2, s2, sizes)}, "
-           "which do not broadcast together.")
+    n1 = (_named(shapes, s1) or ["an array"])[0]
+    n2 = (_named(shapes, s2) or ["an array"])[0]
+    msg = (f"Your elementwise operation mixes {_describe(n1, s1, sizes)}, with {_describe(n2, s2, sizes)}: "
+           "these shapes do not broadcast together.")
     small, big, nsmall = (s2, s1, n2) if len(s2) <= len(s1) else (s1, s2, n1)
+    nsmall = "That array" if nsmall == "an array" else nsmall
     if len(small) == 1 and len(big) == 2 and small[0] == big[0] != big[1]:
         msg += (f" {nsmall} has one entry per row ({big[0]}) but lost its axis: a sum or max over axis 1 "
                 f"needs keepdims=True (shape {_fmt((big[0], 1))}) to broadcast along the rows.")
@@ -155,8 +164,7 @@ def explain_error(ctx):
         found = fn(err, shapes, con) if ("matmul" in err.message or "aligned" in err.message or
                                          "broadcast" in err.message) else None
         if found:
-            where = f" {err.where}" if err.where else ""
-            return found[0], found[1] + (f" ({err.type}{where}: {err.message.strip()})" if err.message else "")
+            return found
     text = f"{err.type}: {err.message}"
     for pattern, name, advice in ERROR_PATTERNS:
         m = re.search(pattern, text)

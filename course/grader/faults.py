@@ -152,13 +152,133 @@ def diagnose_trajectory(ctx):
 
         try:
             path = _opt_run(model, hp, OPT_GRADS)
-            zero = _opt_run(model, hp, ((0.0, 0.0, 0.0),))[1]
-            double = _opt_run(model, {**hp, "lr": 2 * hp["lr"]}, OPT_GRADS[:1])[1] if "lr" in hp else None
+            if not _close(probes["path"], path) or _close(path, ref["path"]):
+                continue
+            same = _close(probes["zero_g"], _opt_run(model, hp, ((0.0, 0.0, 0.0),))[1])
+            if same and "lr" in hp and "double_lr" in probes:
+                same = _close(probes["double_lr"], _opt_run(model, {**hp, "lr": 2 * hp["lr"]}, OPT_GRADS[:1])[1])
         except Exception:
             continue
-        same = _close(probes["path"], path) and _close(probes["zero_g"], zero)
-        if double is not None and "double_lr" in probes:
-            same = same and _close(probes["double_lr"], double)
-        if same and not _close(path, ref["path"]):
+        if same:
             return name, (first + " " if first else "") + message
+    return None
+
+
+def _call_candidates(ex, case):
+    """Cases with one argument of a plain call changed: left at its default (ignored), or an
+    array argument replaced by ones (ignored); ``(modified case, message)``."""
+    import dataclasses
+
+    try:
+        params = list(inspect.signature(ex.reference).parameters.values())
+    except (TypeError, ValueError):
+        return []
+    out = []
+    args = list(case.args)
+    for i, p in enumerate(params[: len(args)]):
+        value = args[i]
+        if p.default is not inspect.Parameter.empty and isinstance(value, (int, float)) and value != p.default:
+            new = dataclasses.replace(case, args=tuple(args[:i] + [p.default] + args[i + 1:]))
+            out.append((new, f"Your result is what {p.name}={p.default!r} (the default) gives, but this case "
+                             f"passes {p.name}={value!r}: your code ignores {p.name}."))
+        elif i > 0 and isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size > 1:
+            new = dataclasses.replace(case, args=tuple(args[:i] + [np.ones_like(value)] + args[i + 1:]))
+            out.append((new, f"Your result is what {p.name} = 1 everywhere would give: your code does not use "
+                             f"{p.name} (multiply by it, entry by entry)."))
+    for k, value in case.kwargs.items():
+        p = next((q for q in params if q.name == k), None)
+        if p is not None and p.default is not inspect.Parameter.empty and value != p.default:
+            kw = {a: b for a, b in case.kwargs.items() if a != k}
+            out.append((dataclasses.replace(case, kwargs=kw),
+                        f"Your result is what {k}={p.default!r} (the default) gives, but this case passes "
+                        f"{k}={value!r}: your code ignores {k}."))
+    return out
+
+
+def diagnose_call_arguments(ctx):
+    """An argument ignored, or a number returned that is one of the arguments."""
+    from .compare import _is_number, _matches, _pick
+    from .probes import run_light
+
+    ex, case = ctx.exercise, ctx.case
+    if type(ex.protocol).__name__ != "Call" or ctx.outcome.outputs is None:
+        return None
+    for new, message in _call_candidates(ex, case):
+        try:
+            cand = run_light(ex, ex.reference, new)
+        except Exception:
+            continue
+        if cand.error is None and _matches(ex, ctx.outcome.outputs, cand.outputs, ctx.failing) and not _matches(
+                ex, ctx.reference.outputs, cand.outputs, ctx.failing):
+            return "argument_ignored", message
+    names = ex.arg_names
+    for out_name in ctx.failing:
+        try:
+            got, exp = _pick(ex, ctx.outcome.outputs, out_name), _pick(ex, ctx.reference.outputs, out_name)
+        except Exception:
+            continue
+        if not (_is_number(got) and _is_number(exp)):
+            continue
+        for i, a in enumerate(case.args):
+            if _is_number(a) and a != 0 and abs(float(got) - float(a)) <= 1e-12 * max(1.0, abs(a)):
+                arg = names[i] if i < len(names) else f"argument {i + 1}"
+                return "returns_argument", (
+                    f"Your {out_name} equals {arg} ({a:g}) where {float(exp):.4g} is expected: you return the "
+                    f"value after it was clipped (or {arg} itself); return the one measured before any change.")
+    return None
+
+
+def variant_reproduces_probes(ctx, variant) -> bool:
+    """Whether a registered optimizer variant gives the learner's probe path (True without probes)."""
+    probes = ctx.outcome.extra.get("probes") or {}
+    if "path" not in probes:
+        return True
+    from .probes import OPT_GRADS, _opt_run
+
+    try:
+        return _close(_opt_run(variant.fn, probes["hp"], OPT_GRADS), probes["path"])
+    except Exception:
+        return True
+
+
+def _ema(x, beta, bias_correction=False, power=0, store_corrected=False):
+    out, v = [], 0.0
+    for t in range(1, len(x) + 1):
+        v = beta * v + (1 - beta) * x[t - 1]
+        corrected = v / (1 - beta ** (t + power)) if bias_correction else v
+        if store_corrected:
+            v = corrected
+        out.append(corrected)
+    return np.array(out)
+
+
+#: a plain call's reference name -> ((name, fn(*args, **kwargs), message), ...)
+FORMULA_FAULTS = {
+    "ema": (
+        ("bias_power", lambda x, beta, bias_correction=False: _ema(x, beta, bias_correction, power=1),
+         "Your bias correction uses the power t + 1: v_t is divided by 1 - beta**t with t counting from 1 "
+         "(so the corrected v_1 is x_1)."),
+        ("bias_power", lambda x, beta, bias_correction=False: _ema(x, beta, bias_correction, power=-1),
+         "Your bias correction uses the power t - 1 (1 - beta**0 = 0 on the first step): t counts from 1."),
+        ("bias_state", lambda x, beta, bias_correction=False: _ema(x, beta, bias_correction, store_corrected=True),
+         "You store the bias-corrected value back into v, so the correction compounds: keep v uncorrected and "
+         "divide only what you output by 1 - beta**t."),
+    ),
+}
+
+
+def diagnose_formula(ctx):
+    """A plain call's usual formula slips (:data:`FORMULA_FAULTS`), for a single output."""
+    ex = ctx.exercise
+    faults = FORMULA_FAULTS.get(getattr(ex.reference, "__name__", ""))
+    if not faults or not ex.single_output:
+        return None
+    for name, fn, message in faults:
+        try:
+            with np.errstate(all="ignore"):
+                cand = fn(*ctx.case.args, **ctx.case.kwargs)
+        except Exception:
+            continue
+        if _close(ctx.outcome.outputs, cand) and not _close(cand, ctx.reference.outputs):
+            return name, message
     return None

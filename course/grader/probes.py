@@ -64,6 +64,32 @@ def fp_probe(fn, args, kwargs, outputs) -> dict | None:
     return None
 
 
+def mutation_sizes(names, after, before, mutated) -> dict:
+    """``{name: (largest change, largest entry)}`` for float arrays changed in place (plain data)."""
+    out = {}
+    for n, a, b in zip(names, after, before):
+        if n in mutated and isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape \
+                and a.dtype.kind == "f" and a.size:
+            with np.errstate(all="ignore"):
+                out[n] = (float(np.max(np.abs(a - b))), float(np.max(np.abs(b))))
+    return out
+
+
+def backward_probe(exercise, fn, case) -> dict:
+    """The learner's backward with dout = 0 (it must give 0: a backward is linear in dout)."""
+    dout = case.extra.get("dout")
+    if not isinstance(dout, np.ndarray):
+        return {}
+    _, cache = exercise.protocol.forward(*copy_data(case.args), **copy_data(case.kwargs))
+    with np.errstate(all="ignore"):
+        ret = fn(np.zeros_like(dout), copy_data(cache))
+    first = ret[0] if isinstance(ret, (tuple, list)) and ret else ret
+    try:
+        return {"zero_dout": np.array(first, dtype=np.float64)}
+    except (TypeError, ValueError):
+        return {}
+
+
 def _opt_run(fn, hp, grads, w0=OPT_W0):
     w = np.array(w0, dtype=np.float64)
     state: dict = {}
@@ -164,7 +190,7 @@ def diagnose_value_probes(ctx):
 
 
 #: protocol class name -> probe(exercise, fn, case) -> plain data
-PROBES = {"Trajectory": optimizer_probe, "ValueBackward": value_probe}
+PROBES = {"Trajectory": optimizer_probe, "ValueBackward": value_probe, "Backward": backward_probe}
 
 
 def run_probes(exercise, fn, case) -> dict | None:
@@ -176,3 +202,15 @@ def run_probes(exercise, fn, case) -> dict | None:
         return probe(exercise, fn, case)
     except Exception as exc:  # learner code misbehaving on a probe must not break the check
         return {"error": f"{type(exc).__name__}: {exc}"[:200]}
+
+
+def run_light(exercise, fn, case):
+    """One case through the exercise's protocol without the extras that only the learner's own
+    outcome needs (finite differences of a plain call): for the grader's own variants and
+    candidates, whose outputs alone are compared."""
+    from .runner import Call, run_case
+
+    proto = exercise.protocol
+    if isinstance(proto, Call) and proto.self_fd is not None:
+        return Call(inplace=proto.inplace).run(exercise, fn, case, {})
+    return run_case(exercise, fn, case, {})

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..backend import is_array, to_numpy
 from .cases import Case, copy_data, resolve, same_data
-from .probes import fp_probe, run_probes
+from .probes import fp_probe, mutation_sizes, run_probes
 
 __all__ = [
     "ErrorInfo",
@@ -234,10 +234,12 @@ class Call(Protocol):
         mutated = tuple(
             n for n, a, o in zip(names, args, case.args) if n not in self.inplace and not same_data(a, o)
         )
+        extra = {}
+        if mutated:
+            extra["mutation"] = mutation_sizes(names, args, case.args, mutated)
         if self.inplace:
             after = tuple(plain(args[names.index(n)]) for n in self.inplace)
             outputs = (outputs, *after)
-        extra = {}
         fp = fp_probe(fn, case.args, case.kwargs, outputs)
         if fp:
             extra["fp"] = fp

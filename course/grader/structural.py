@@ -37,8 +37,16 @@ def _failing(ctx):
     try:
         for name in ctx.failing or [n for n in ex.outputs if n is not None]:
             e, g = _pick(ex, ctx.reference.outputs, name), _pick(ex, ctx.outcome.outputs, name)
-            if isinstance(e, np.ndarray) and e.dtype.kind == "f":
-                return name, e, np.asarray(g, dtype=float)
+            pairs = [(name, e, g)]
+            if isinstance(e, (list, tuple)) and isinstance(g, (list, tuple)) and len(e) == len(g):
+                pairs = [(f"{name}[{i}]", a, b) for i, (a, b) in enumerate(zip(e, g))]
+            elif isinstance(e, dict) and isinstance(g, dict):
+                pairs = [(f"{name}[{k!r}]", e[k], g.get(k)) for k in e]
+            for label, a, b in pairs:
+                if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+                    b = np.asarray(b, dtype=float)
+                    if b.shape != a.shape or not np.allclose(a, b, rtol=1e-6, atol=1e-9):
+                        return label, a, b
     except Exception:
         return None
     return None
@@ -50,30 +58,35 @@ _AXES = (
     (lambda x: x.reshape(1, -1), lambda y, shape: y.reshape(shape), "over all entries at once instead of "
      "row by row (a sum, max or mean without axis=)"),
     (lambda x: x.reshape(1, -1), lambda y, shape: y.reshape(-1), "over all entries at once"),
+    (lambda x: x / 2, lambda y, shape: y, "at half the input, x / 2,"),
+    (lambda x: 2 * x, lambda y, shape: y, "at twice the input, 2 * x,"),
 )
 
 
 def _other_axis(ctx, name, exp, got):
     from .compare import _pick
-    from .runner import run_case
+    from .probes import run_light
 
     ex, case = ctx.exercise, ctx.case
     if type(ex.protocol).__name__ != "Call" or not case.args or not isinstance(case.args[0], np.ndarray):
         return None
     x = case.args[0]
-    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2 or x.dtype.kind != "f":
         return None
     arg = ex.arg_names[0] if ex.arg_names else "x"
     for into, back, words in _AXES:
         try:
             moved = dataclasses.replace(case, args=(into(x),) + tuple(case.args[1:]))
-            out = run_case(ex, ex.reference, moved, {})
+            out = run_light(ex, ex.reference, moved)
             if out.error is not None:
                 continue
             cand = back(np.asarray(_pick(ex, out.outputs, name), dtype=float), exp.shape)
         except Exception:
             continue
         if _close(got, cand) and not _close(cand, exp):
+            if "input" in words:
+                return ("scaled_input", f"Your {name} is the right function evaluated {words} not at {arg}: a "
+                                        "factor 2 is missing or extra inside (e.g. tanh(x) = 2 * sigmoid(2x) - 1).")
             return ("wrong_axis", f"Your {name} is what the right computation gives {words} of {arg} "
                                   f"(shape {tuple(x.shape)}): check the axis= of your reductions, and keepdims.")
     return None
@@ -148,7 +161,8 @@ def locate(ctx, name, exp, got):
     x, xname = _input_like(ctx, name, bad.shape)
     if x is not None and x.dtype.kind == "f":
         for sname, c in _scalars(ctx):
-            for cond, text in ((x < -c, f"< -{sname}"), (x > c, f"> {sname}"), (np.abs(x) > c, f"beyond ±{sname}")):
+            for cond, text in ((x < -c, f"< -{sname}"), (x > c, f"> {sname}"), (np.abs(x) > c, f"beyond ±{sname}"),
+                               (x < 0, "< 0 (the lower bound is -" + sname + ")")):
                 if np.array_equal(bad, cond):
                     return "region", (f"{label} is right elsewhere, but wrong exactly where {xname} {text} "
                                       f"({sname} = {c:g}).")
@@ -156,16 +170,18 @@ def locate(ctx, name, exp, got):
 
 
 def diagnose_structure(ctx):
+    if type(ctx.exercise.protocol).__name__ not in ("Call", "Backward"):
+        return None
     found = _failing(ctx)
     if found is None:
         return None
     name, exp, got = found
-    if got.shape != exp.shape:
+    if got.shape != exp.shape or not np.all(np.isfinite(got)):
         return None
     hit = _other_axis(ctx, name, exp, got)
     if hit:
         return hit
     if exp.size >= 2 and _close(got, 1.0 - exp) and not _close(exp, 0.5):
-        return ("complement", f"Your {name} is 1 minus the expected values everywhere: a sign is flipped inside "
+        return ("complement", f"Your {name} is 1 - (the expected values) everywhere: a sign is flipped inside "
                               "(e.g. exp(x) where exp(-x) belongs).")
     return locate(ctx, name, exp, got)

@@ -52,7 +52,13 @@ EXPRESSIONS = {
     "neuron": (5, lambda x1, x2, w1, w2, b: (x1 * w1 + x2 * w2 + b).tanh()),
     "chain": (1, lambda a: _chain(a, 8)),
     "reuse": (2, lambda a, b: _reuse(a, b)),
+    "skip": (1, lambda a: _skip(a)),
 }
+
+
+def _skip(a):
+    y = a * 1.5  # y reaches the output directly and through a chain: a breadth-first order
+    return (y * 2.0) * 3.0 + y  # passes y's grad on before the chain has added its part
 
 
 def _diamond(a, b):
@@ -296,7 +302,8 @@ register(
     title="Value.backward(): the whole graph",
     reference=Value,
     cases=_op_cases([("diamond", "a graph with shared nodes"), ("neuron", "tanh(x1*w1 + x2*w2 + b)"),
-                     ("chain", "a long chain"), ("reuse", "c = a + b; d = c*c + c; d*a + d")]),
+                     ("chain", "a long chain"), ("reuse", "c = a + b; d = c*c + c; d*a + d"),
+                     ("skip", "a skip connection: y = 1.5 a; (y * 2) * 3 + y")]),
     outputs=("out.data", "input grads"),
     protocol=ValueBackward(),
     hints=(
