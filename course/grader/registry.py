@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .runner import Call, Protocol
+from .protocols import Call, Protocol
 
 __all__ = ["Exercise", "Variant", "LESSONS", "register", "get", "exercises", "lessons", "load_errors"]
 
@@ -42,11 +42,16 @@ DEFAULT_TOLERANCES = {"float64": (1e-6, 1e-9), "float32": (1e-4, 1e-6)}
 @dataclass(frozen=True)
 class Variant:
     """A deliberately wrong implementation: when the learner's output matches it (and not the
-    reference), the grader shows ``message`` under the diagnosis ``name``."""
+    reference), the grader shows ``message`` under the diagnosis ``name``.
+
+    The run phase calls ``fn`` through the exercise's protocol like a learner's function
+    (with ``options``, e.g. ``{"backward": bug}`` for a protocol that takes one), and keeps its
+    outputs as data for the compare phase."""
 
     name: str
     fn: Callable
     message: str
+    options: tuple = ()  # ((key, value), ...) passed to the protocol's run
 
 
 @dataclass(eq=False)
@@ -59,12 +64,16 @@ class Exercise:
     - outputs: names of the function's outputs. One name: a single value is returned. Several:
       a tuple is returned; ``None`` marks an output that is not graded (e.g. a forward's cache).
     - arg_names: names of the positional arguments (used in messages, e.g. "changed x in place").
-    - protocol: how the function is called (:mod:`course.grader.runner`); default a plain call.
+    - protocol: how the function is called (:mod:`course.grader.protocols`); default a plain call.
     - tolerances: ``{dtype name: (rtol, atol)}`` overriding :data:`DEFAULT_TOLERANCES`.
-    - variants: deliberately wrong implementations that name a bug when matched.
-    - diagnoses: extra exercise-specific diagnosis functions ``ctx -> Diagnosis | None``.
-    - factor_hints: ``{factor: advice}`` shown when the output is off by exactly that factor.
-    - judge: ``ctx -> (ok, diagnoses, checks)`` replacing the usual output comparison.
+
+    Data read by entries of the diagnosis table (:mod:`course.grader.diagnoses`):
+
+    - variants: deliberately wrong implementations that name a bug when matched ("variants").
+    - diagnoses: exercise-specific diagnoses ``ctx -> Diagnosis | None`` ("exercise"); they read
+      data only (the context of one case), never run code.
+    - factor_hints: ``{factor: advice}`` shown when the output is off by exactly that factor ("factor").
+    - judge: ``ctx -> (ok, diagnoses, checks)`` replacing the usual output comparison ("judge").
     - hints: shown to a learner whose answer fails, in order.
     - fd_words: how to call the two halves checked against each other with finite differences.
     """

@@ -12,7 +12,7 @@ The answer is graded by a judge (not by comparing arrays); the expected answer i
 from __future__ import annotations
 
 from ..cases import Case
-from ..compare import Diagnosis, OutputCheck
+from ..findings import Diagnosis, OutputCheck
 from ..registry import register
 
 LESSON = "04_gradient_checking"
