@@ -184,3 +184,26 @@ def test_register_validates_and_rejects_duplicates(monkeypatch):
         register("NoDot", lesson="00_getting_started", title="x", reference=abs, cases=cases_fn)
     with pytest.raises(ValueError, match="lesson"):
         register("warmup.other", lesson="getting started", title="x", reference=abs, cases=cases_fn)
+
+
+@pytest.mark.parametrize("exercise_id", ALL)
+def test_an_exercise_is_declared_in_the_topic_module_named_by_its_id(exercise_id):
+    """``layers.relu_forward`` is declared in topics/layers.py or topics/layers_*.py."""
+    ex = get(exercise_id)
+    prefix = exercise_id.split(".")[0]
+    package, _, module = ex.declared_in.rpartition(".")
+    assert package == "course.grader.topics", ex.declared_in
+    assert module == prefix or module.startswith(prefix + "_"), (exercise_id, ex.declared_in)
+
+
+def test_lessons_are_derived_from_the_solutions_and_the_exercises(monkeypatch, tmp_path):
+    from course import lessons as lesson_names
+
+    assert list(LESSONS) == lesson_names.ordered(LESSONS)
+    assert set(lesson_names.from_directory(None)) <= set(LESSONS)
+    (tmp_path / "42_a_new_lesson.ipynb").write_text("{}")
+    (tmp_path / "notes.ipynb").write_text("{}")
+    monkeypatch.setattr(lesson_names, "solutions_dir", lambda: tmp_path)
+    derived = _registry.all_lessons()
+    assert "42_a_new_lesson" in derived and "notes" not in derived
+    assert set(lessons()) <= set(derived)

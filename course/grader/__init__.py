@@ -74,7 +74,7 @@ from .cases import Case, FnRef, away_from_zero, randn, sizes
 from .compare import DIAGNOSES, CaseResult, Diagnosis, compare
 from .diagnoses import TABLE, Entry
 from .grading import check, grade_outcomes, reference_outcomes, subscribe
-from .registry import LESSONS, Exercise, Variant, get, lessons, load_errors, register
+from .registry import Exercise, Variant, all_lessons, get, lessons, load_errors, register
 from .registry import exercises as _exercises
 from .report import Result
 from .runner import Backward, Call, Outcome, Sweep, Trajectory, run, run_reference
@@ -103,7 +103,7 @@ __all__ = [
     "Diagnosis",
     "Outcome",
     "DIAGNOSES",
-    "LESSONS",
+    "all_lessons",
     "Call",
     "Backward",
     "Trajectory",
@@ -124,3 +124,9 @@ def exercises(lesson: str | None = None) -> list[Exercise]:
 def cases(exercise, seed: int = 0) -> list[Case]:
     """The cases of ``exercise`` (an id such as ``"layers.relu_forward"``, or the exercise) for ``seed``."""
     return _cases.cases(get(exercise) if isinstance(exercise, str) else exercise, seed)
+
+
+def __getattr__(name):
+    if name == "LESSONS":  # every lesson, derived (see registry.all_lessons); never edited by hand
+        return all_lessons()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
