@@ -18,6 +18,7 @@ _SUBMODULES = {
     "autograd",
     "averages",
     "instructor",
+    "lessons",
     "backend",
     "data",
     "functions",

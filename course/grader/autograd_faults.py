@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-__all__ = ["FAULTS", "diagnose_op", "op_name"]
+__all__ = ["FAULTS", "diagnose_op", "diagnose_value_op", "diagnose_value_probes"]
 
 
 def _sig(a):
@@ -92,22 +92,6 @@ def _faults():
 FAULTS = _faults()
 
 
-def op_name(expr: str) -> str:
-    return expr.split("(")[0] if "(" in expr else expr
-
-
-def _reference(case, upstream):
-    """The right (data, grads) of the case's expression, with the course's own Value."""
-    from ..autograd import Value
-    from .topics.autograd import EXPRESSIONS, _propagate
-
-    n, fn = EXPRESSIONS[case.extra["expr"]]
-    leaves = [Value(v) for v in case.extra["values"][:n]]
-    out = fn(*leaves, *case.extra.get("consts", ()))
-    _propagate(out, upstream)
-    return out.data, np.array([v.grad for v in leaves])
-
-
 def _close(x, y) -> bool:
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     return x.shape == y.shape and bool(np.allclose(x, y, rtol=1e-6, atol=1e-9))
@@ -128,15 +112,16 @@ def _reuse_parts(case, u):
     return parts.get(expr, [])
 
 
-def diagnose_op(case, outputs) -> tuple[str, str] | None:
-    """``(name, message)`` for the first fault that reproduces the learner's numbers, else None."""
+def diagnose_op(case, outputs, reference) -> tuple[str, str] | None:
+    """``(name, message)`` for the first fault that reproduces the learner's numbers (``outputs``:
+    out.data and the leaves' grads; ``reference``: the same from the course's Value), else None."""
     expr = case.extra.get("expr")
     if expr is None or not isinstance(outputs, tuple) or len(outputs) != 2:
         return None
     data, grads = outputs
     grads = np.asarray(grads, dtype=float)
     u = float(case.extra.get("upstream", 1.0))
-    ref_data, ref_grads = _reference(case, u)
+    ref_data, ref_grads = reference[0], np.asarray(reference[1], dtype=float)
     if _close(grads, ref_grads) and _close(data, ref_data):
         return None
     values = case.extra["values"]
@@ -174,4 +159,43 @@ def diagnose_op(case, outputs) -> tuple[str, str] | None:
         elif name == "set_not_add":
             if any(_close(grads[:1], [p]) for p in _reuse_parts(case, u)) and grads.size == 1:
                 return name, message.format(**fmt)
+    return None
+
+
+def diagnose_value_op(ctx):
+    """An op exercise: the fault of the case's expression."""
+    return diagnose_op(ctx.case, ctx.outcome.outputs, ctx.reference.outputs)
+
+
+def diagnose_value_probes(ctx):
+    """``backward()``: the first op whose probe (alone, non-unit upstream) is wrong, with its fault;
+    else, when the ops are right, the order in which backward() calls them."""
+    from types import SimpleNamespace
+
+    probes = ctx.outcome.extra.get("probes") or {}
+    ref = ctx.reference.extra.get("probes") or {}
+    upstream, const = probes.get("upstream", 1.0), probes.get("const", 0.0)
+    for expr, got in probes.items():
+        want = ref.get(expr)
+        if not (isinstance(got, tuple) and isinstance(want, tuple) and len(got) == 2):
+            continue
+        if _close(got[0], want[0]) and _close(got[1], want[1]):
+            continue
+        values = probes["values"][expr]
+        case = SimpleNamespace(extra={"expr": expr, "values": list(values), "upstream": upstream,
+                                      "consts": (const,) if "k" in expr else ()})
+        found = diagnose_op(case, (got[0], np.array(got[1])), want)
+        lead = f"The op at fault: probed alone, {expr} with a = {values[0]}"
+        lead += f", b = {values[1]}" if len(values) > 1 else ""
+        lead += f" and out.grad = {upstream} gives grads {got[1]}, expected {want[1]}."
+        if found:
+            return found[0], lead + " " + found[1]
+        return "op_wrong", lead + " Fix that op's _backward (see its own exercise)."
+    prop = ctx.outcome.extra.get("propagated")
+    if prop is not None and _close(prop, ctx.reference.outputs[1]):
+        return ("call_order",
+                "Each op of your Value is right (propagating through your _backward closures in a correct "
+                "order gives the expected grads), so your backward() calls them in a wrong order: a node's "
+                "_backward may run only after every node that uses it (reverse topological order, built "
+                "depth-first with a visited set; a breadth-first order breaks on a skip connection).")
     return None

@@ -121,13 +121,15 @@ def rng_for(exercise_id: str, seed: int) -> np.random.Generator:
 
 
 def cases(exercise, seed: int = 0) -> list[Case]:
-    """The cases of ``exercise`` (an :class:`~course.grader.registry.Exercise` or its id) for ``seed``."""
-    from .registry import get
+    """The cases of ``exercise`` (an :class:`~course.grader.registry.Exercise`) for ``seed``.
 
-    ex = get(exercise) if isinstance(exercise, str) else exercise
-    made = ex.make_cases(rng_for(ex.id, seed))
+    ``course.grader.cases`` takes an exercise id too (this module knows no registry)."""
+    if isinstance(exercise, str):
+        raise TypeError(f"cases: pass the exercise itself (course.grader.get({exercise!r})), "
+                        "or use course.grader.cases, which takes an id")
+    made = exercise.make_cases(rng_for(exercise.id, seed))
     if not made:
-        raise ValueError(f"exercise {ex.id!r}: the case generator returned no cases")
+        raise ValueError(f"exercise {exercise.id!r}: the case generator returned no cases")
     return list(made)
 
 

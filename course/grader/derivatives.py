@@ -39,21 +39,12 @@ def _sig(c):
 
 
 def _cache_array(ctx, shape):
-    """The cached array of the same shape as dx, and what to call it (the cache is rebuilt from
-    the case by the reference forward: grader code)."""
-    fwd = getattr(ctx.exercise.protocol, "forward", None)
-    if fwd is None:
-        return None, ""
-    try:
-        out, cache = fwd(*ctx.case.args, **ctx.case.kwargs)
-    except Exception:
-        return None, ""
-    first = cache[0] if isinstance(cache, tuple) and cache else cache
+    """The array the forward's cache holds (a candidate of the run phase), and what to call it."""
+    cand = ctx.reference.extra.get("candidates") or {}
+    first = cand.get("cache")
     if not isinstance(first, np.ndarray) or first.shape != shape:
         return None, ""
-    x = ctx.case.args[0] if ctx.case.args else None
-    is_input = isinstance(x, np.ndarray) and x.shape == shape and np.array_equal(first, x)
-    return first, ("x (the input)" if is_input else "out (the forward's output)")
+    return first, ("x (the input)" if cand.get("cache_is_input") else "out (the forward's output)")
 
 
 def _form(local, c, mask):

@@ -1,70 +1,89 @@
-"""Diagnoses that reason about the learner's function (compare phase, no learner code runs here).
+"""The diagnosis engine: findings that reason about the learner's function (compare phase).
 
-:data:`ENGINE` is one ordered table: each entry says when it applies (the protocol's class name,
-or ``None`` for any) and holds ``fn(ctx) -> (name, message) | None``. The entries look at the
-plain data of the run phase: the case, the learner's outputs, the reference's outputs, and the
-probes recorded beside them (``outcome.extra["probes"]``, :mod:`course.grader.probes`).
+Its tests are entries of the one diagnosis table (:data:`course.grader.diagnoses.TABLE`): each
+function here takes the case's :class:`~course.grader.findings.Context` and returns a
+:class:`~course.grader.findings.Diagnosis` or ``None``. They read plain data only: the learner's
+outputs and probes (``ctx.outcome.extra["probes"]``, :mod:`course.grader.probes`), the reference's
+outputs, probes and candidates (``ctx.reference.extra["candidates"]``,
+:mod:`course.grader.candidates`), all computed in the run phase.
 
-:func:`apply` runs the table on a failing case, then settles conflicts: a specific explanation
-supersedes the generic findings it explains (:data:`SUPERSEDES`), and two diagnoses that say the
-same thing are shown once.
+After the walk, :func:`settle` keeps what is said consistent on one case: a specific explanation
+supersedes the generic findings it explains (:data:`SUPERSEDES`), two diagnoses that contradict
+each other are never both shown (:data:`CONTRADICTIONS`), and NaN advice that names the operation
+replaces the generic one. :func:`reconcile` does the same across the cases of one check: an
+explanation that fits every failing case wins over one that fits only some.
 """
 
 from __future__ import annotations
 
-from .autograd_faults import diagnose_op
+from .autograd_faults import diagnose_value_op, diagnose_value_probes
 from .derivatives import diagnose_backward, diagnose_mutation
 from .explain import explain_error, explain_nonfinite
-from .faults import (
-    diagnose_call_arguments,
-    diagnose_formula,
-    diagnose_schedule,
-    diagnose_trajectory,
-    variant_reproduces_probes,
-)
+from .faults import diagnose_call_arguments, diagnose_formula, diagnose_schedule, diagnose_trajectory
+from .findings import Diagnosis
 from .structural import diagnose_structure
 
-__all__ = ["ENGINE", "SUPERSEDES", "CONTRADICTIONS", "apply", "reconcile", "variant_possible"]
+__all__ = ["SUPERSEDES", "CONTRADICTIONS", "FACTS", "settle", "reconcile", "explained_error", "finding"]
 
 
-def _value_op(ctx):
-    return diagnose_op(ctx.case, ctx.outcome.outputs)
+def _variant_named(ctx) -> bool:
+    from .case_checks import diag_variants
+
+    return bool(diag_variants(ctx))
 
 
-def _backward_probes(ctx):
-    from .probes import diagnose_value_probes
+def finding(fn, registered_first: bool = True):
+    """A table test from ``fn(ctx) -> (name, message) | None``: only on a failing case, and (by
+    default) only where no registered variant already reproduces the learner's numbers."""
 
-    return diagnose_value_probes(ctx)
+    def test(ctx):
+        if ctx.passed or ctx.outcome.outputs is None:
+            return None
+        if registered_first and _variant_named(ctx):
+            return None
+        try:
+            found = fn(ctx)
+        except Exception:  # a diagnosis that cannot reason about odd outputs says nothing
+            return None
+        return Diagnosis(*found) if found else None
+
+    test.__name__ = getattr(fn, "__name__", "finding")
+    test.__doc__ = fn.__doc__
+    return test
 
 
-#: (name, protocol class name or None, fn(ctx) -> (name, message) | None), tried in order;
-#: every entry that fires adds one diagnosis.
-ENGINE = (
-    ("value_op", "ValueOp", _value_op),
-    ("value_graph", "ValueBackward", _backward_probes),
-    ("trajectory_fault", "Trajectory", diagnose_trajectory),
-    ("schedule_fault", "Sweep", diagnose_schedule),
-    ("structure", None, diagnose_structure),
-    ("argument", "Call", diagnose_call_arguments),
-    ("formula", "Call", diagnose_formula),
-    ("backward", "Backward", diagnose_backward),
-    ("mutation", "Call", diagnose_mutation),
-    ("nonfinite", None, explain_nonfinite),
-)
+def explained_error(ctx):
+    """The learner's exception explained (shapes against the contract, or a known pattern)."""
+    found = explain_error(ctx) if ctx.outcome.error is not None else None
+    return Diagnosis(*found) if found else None
 
-#: generic diagnoses that a specific one makes redundant (or would contradict)
-GENERIC = {"factor", "sign", "region", "transposed"}
+
+# the tests, as the table uses them
+value_op = finding(diagnose_value_op)
+value_graph = finding(diagnose_value_probes)
+trajectory_fault = finding(diagnose_trajectory)
+schedule_fault = finding(diagnose_schedule)
+structure = finding(diagnose_structure)
+argument = finding(diagnose_call_arguments)
+formula = finding(diagnose_formula)
+backward = finding(diagnose_backward)
+mutation = finding(diagnose_mutation, registered_first=False)
+nonfinite = finding(explain_nonfinite, registered_first=False)
+
+#: generic findings that a specific one makes redundant (or would contradict), by its name
+_GENERIC = {"factor", "sign", "region", "transposed"}
 SUPERSEDES = {
-    "value_op": GENERIC | {"ops_not_backward"},
-    "value_graph": GENERIC,
-    "trajectory_fault": GENERIC,
-    "schedule_fault": GENERIC | {"one_step_ahead", "one_step_behind", "no_floor"},
-    "structure": GENERIC,
-    "argument": {"factor", "sign"},
-    "formula": GENERIC,
-    "backward": GENERIC,
+    **dict.fromkeys(("detached", "ignores_upstream", "adds_one", "set_not_add", "mul_swapped", "pow_power",
+                     "pow_no_k", "sub_sign", "div_sign", "rsub_swapped", "rdiv_swapped", "exp_uses_input",
+                     "log_uses_output", "log_times", "tanh_uses_input", "tanh_square", "tanh_no_square",
+                     "sigmoid_uses_input", "sigmoid_no_one_minus", "relu_value", "relu_value_times",
+                     "exp_no_exp", "e_power", "op_wrong", "call_order"), _GENERIC),
+    **dict.fromkeys(("wrong_axis", "scaled_input", "complement", "label_entries", "sub_block", "formula",
+                     "bias_power", "bias_state", "local_derivative", "not_linear_in_dout"), _GENERIC),
+    **dict.fromkeys(("rounding", "base", "cosine_form", "unit"), _GENERIC | {"one_step_ahead", "one_step_behind"}),
+    "argument_ignored": {"factor", "sign"},
 }
-#: a named diagnosis that already says what one of ours would say: ours is not added
+#: a finding of ours that an existing one already says: ours is dropped
 ALREADY_SAID = {"set_not_add": {"accumulate"}, "call_order": {"root_grad", "backward_order", "visited_twice"}}
 
 
@@ -76,58 +95,33 @@ def _root_or_order(ctx, names):
     return {"root_grad"} if abs(root - 1.0) < 1e-12 else {"backward_order"}
 
 
-#: (diagnoses that may contradict each other, fn(ctx, names) -> the names to drop); an empty
-#: set of names means "always ask"
+#: (names that may contradict each other, fn(ctx, names) -> the names to drop)
 CONTRADICTIONS = ((frozenset({"root_grad", "backward_order"}), _root_or_order),)
 
 
-def variant_possible(ctx, variant) -> bool:
-    """False when the probes already show that the learner's function is not this variant (a
-    variant is then neither run on the case nor named: a match on one case alone can be chance,
-    e.g. two paths that both turn NaN)."""
-    if type(ctx.exercise.protocol).__name__ == "Trajectory":
-        return variant_reproduces_probes(ctx, variant)
-    return True
-
-
-def apply(ctx, diags: list, ok: bool, Diagnosis) -> tuple[list, bool]:
-    """Add the engine's diagnoses to a case's ``diags`` and settle conflicts; returns (diags, ok)."""
-    if ctx.outcome.error is not None:
-        msg = explain_error(ctx)
-        if msg:
-            diags = diags + [Diagnosis(msg[0], msg[1])]  # the raw exception stays: it is the fact
-        return diags, ok
-    if ok:
-        return diags, ok
-    kind = type(ctx.exercise.protocol).__name__
+def settle(ctx, diags: list) -> list:
+    """One case's diagnoses made consistent (see the module docstring)."""
     names = {d.name for d in diags}
-    for pair, settle in CONTRADICTIONS:
+    drop = set()
+    for pair, decide in CONTRADICTIONS:
         if pair <= names:
-            gone = settle(ctx, names)
-            diags = [d for d in diags if d.name not in gone]
-            names -= gone
-    added = []
-    variant_named = bool(names & {v.name for v in ctx.exercise.variants})
-    for entry, protocol, fn in ENGINE:
-        if protocol is not None and protocol != kind:
-            continue
-        if variant_named and entry != "nonfinite":  # a registered variant reproduced the numbers
-            continue
-        try:
-            found = fn(ctx)
-        except Exception:  # a diagnosis that cannot reason about odd outputs says nothing
-            found = None
-        if not found:
-            continue
-        name, message = found
-        if ALREADY_SAID.get(name, set()) & names:
-            continue
-        added.append((entry, Diagnosis(name, message)))
-    if not added:
-        return diags, ok
-    drop = set().union(*(SUPERSEDES.get(entry, set()) for entry, _ in added))
+            drop |= decide(ctx, names)
+    for d in diags:
+        drop |= SUPERSEDES.get(d.name, set()) if d.fails else set()
+        if ALREADY_SAID.get(d.name, set()) & names:
+            drop.add(d.name)
     kept = [d for d in diags if d.name not in drop]
-    return kept + [d for _, d in added], False
+    fp = ctx.outcome.extra.get("fp") or {}
+    if "nonfinite_op" in names and fp.get("op") != "exp":
+        # the generic NaN advice (exp overflow, a division by zero) gives way where NumPy names
+        # another operation (a log of 0, a square root of a negative, 0/0)
+        kept = [Diagnosis(d.name, _first_sentence(d.message), d.fails) if d.name == "nan" else d for d in kept]
+    return kept
+
+
+def _first_sentence(text: str) -> str:
+    head, sep, _ = text.partition("finite. ")
+    return head + "finite." if sep else text
 
 
 #: findings that state a fact rather than explain it (never reconciled away)
@@ -137,12 +131,12 @@ FACTS = {"values", "trajectory", "shape", "nan", "type", "count", "exception", "
 
 def reconcile(results) -> None:
     """Across the cases of one check: an explanation that fits every failing case wins over one
-    that fits only some of them, where both were offered on the same case."""
+    that fits only some of them, on the cases where both were offered."""
     failing = [r for r in results if not r.passed and r.error is None]
     if len(failing) < 2:
         return
     sets = [{d.name for d in r.diagnoses if d.fails} - FACTS for r in failing]
-    everywhere = set.intersection(*sets) if sets else set()
+    everywhere = set.intersection(*sets)
     if not everywhere:
         return
     for r, names in zip(failing, sets):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MODELS", "describe_first_step"]
+__all__ = ["MODELS"]
 
 _LOST = ("state_lost", "Every step of yours behaves like a first step: the running buffers are not kept. Store "
          "them back into the state dict you were given (state['...'] = ...), do not start a new one.")
@@ -231,29 +231,3 @@ MODELS = {
     "adam": (_adam, _ADAM),
     "adamw": (_adamw, _ADAMW),
 }
-
-
-def _vec(x) -> str:
-    return np.array2string(np.asarray(x, dtype=float), precision=4, separator=", ")
-
-
-def describe_first_step(probes, ref) -> str:
-    """What the learner's first step from a fresh state did, beside the right one, in numbers."""
-    try:
-        got = probes["path"][1] - probes["path"][0]
-        want = ref["path"][1] - ref["path"][0]
-        g = ref["path"][0] * 0 + np.asarray(_first_g())
-    except (KeyError, IndexError, TypeError, ValueError):
-        return ""
-    if np.allclose(got, want, rtol=1e-6, atol=1e-12):
-        k = next((i for i in range(1, len(ref["path"]))
-                  if not np.allclose(probes["path"][i], ref["path"][i], rtol=1e-6, atol=1e-12)), None)
-        return f"Probed from a fresh state, your first step is right, step {k} is not." if k else ""
-    return (f"Probed from a fresh state with g = {_vec(g)}, your first step moves w by {_vec(got)}; "
-            f"the right one is {_vec(want)}.")
-
-
-def _first_g():
-    from .probes import OPT_GRADS
-
-    return OPT_GRADS[0]

@@ -23,7 +23,8 @@ import numpy as np
 
 from .cases import copy_data, resolve
 
-__all__ = ["PROBES", "run_probes", "fp_probe", "OPT_W0", "OPT_GRADS", "VALUE_PROBES", "diagnose_value_probes"]
+__all__ = ["PROBES", "run_probes", "fp_probe", "mutation_sizes", "opt_run", "value_probe", "OPT_W0", "OPT_GRADS",
+           "VALUE_PROBES", "VALUE_UPSTREAM", "VALUE_CONST"]
 
 _GRADER_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
@@ -90,7 +91,7 @@ def backward_probe(exercise, fn, case) -> dict:
         return {}
 
 
-def _opt_run(fn, hp, grads, w0=OPT_W0):
+def opt_run(fn, hp, grads, w0=OPT_W0):
     w = np.array(w0, dtype=np.float64)
     state: dict = {}
     path = [w.copy()]
@@ -105,13 +106,13 @@ def _opt_run(fn, hp, grads, w0=OPT_W0):
 
 def optimizer_probe(exercise, fn, case) -> dict:
     hp = dict(case.kwargs)
-    out = {"hp": copy_data(hp)}
+    out = {"hp": copy_data(hp), "g0": np.array(OPT_GRADS[0])}
     try:
-        out["path"] = _opt_run(fn, hp, OPT_GRADS)
-        out["zero_g"] = _opt_run(fn, hp, ((0.0, 0.0, 0.0),))[1]
+        out["path"] = opt_run(fn, hp, OPT_GRADS)
+        out["zero_g"] = opt_run(fn, hp, ((0.0, 0.0, 0.0),))[1]
         if "lr" in hp:
-            out["double_lr"] = _opt_run(fn, {**hp, "lr": 2 * hp["lr"]}, OPT_GRADS[:1])[1]
-        fp = fp_probe(lambda: _opt_run(fn, hp, OPT_GRADS), (), {}, out["path"])
+            out["double_lr"] = opt_run(fn, {**hp, "lr": 2 * hp["lr"]}, OPT_GRADS[:1])[1]
+        fp = fp_probe(lambda: opt_run(fn, hp, OPT_GRADS), (), {}, out["path"])
         if fp:
             out["fp"] = fp
     except Exception as exc:  # the probe says nothing about a function that fails on it
@@ -125,24 +126,27 @@ VALUE_PROBES = {
     "a - b": (1.3, -0.7), "a / b": (1.3, -0.7), "exp(a)": (1.3,), "log(a)": (1.3,),
     "tanh(a)": (0.6,), "sigmoid(a)": (0.6,), "relu(a)": (0.6,),
 }
-_UPSTREAM = 1.7
-_CONST = 3.0
+VALUE_UPSTREAM = 1.7
+VALUE_CONST = 3.0
 
 
-def value_probe(exercise, cls, case) -> dict:
-    from .topics.autograd import EXPRESSIONS, _propagate
-
+def value_probe(cls, expressions, propagate) -> dict:
+    """Each op of a learner's Value class alone (``expressions``: name -> (inputs, build);
+    ``propagate(root, upstream)``: the grader's walk through the learner's ``_backward``)."""
+    EXPRESSIONS, _propagate = expressions, propagate
     out = {}
     for expr, values in VALUE_PROBES.items():
         n, build = EXPRESSIONS[expr]
         try:
             with np.errstate(all="ignore"):
                 leaves = [cls(v) for v in values[:n]]
-                res = build(*leaves, _CONST) if "k" in expr else build(*leaves)
-                _propagate(res, _UPSTREAM)
+                res = build(*leaves, VALUE_CONST) if "k" in expr else build(*leaves)
+                _propagate(res, VALUE_UPSTREAM)
                 out[expr] = (float(res.data), [float(v.grad) for v in leaves])
         except Exception as exc:
             out[expr] = f"{type(exc).__name__}: {exc}"[:160]
+    out["values"] = {k: v for k, v in VALUE_PROBES.items()}
+    out["upstream"], out["const"] = VALUE_UPSTREAM, VALUE_CONST
     try:  # does the learner's backward() seed the root's grad with 1?
         root = cls(0.4) * cls(-1.1) + cls(0.3)
         root.backward()
@@ -152,65 +156,18 @@ def value_probe(exercise, cls, case) -> dict:
     return out
 
 
-def diagnose_value_probes(ctx):
-    """The first op whose probe is wrong, with the fault named (for ``backward()``)."""
-    from types import SimpleNamespace
-
-    from .autograd_faults import diagnose_op
-
-    probes = ctx.outcome.extra.get("probes") or {}
-    ref = ctx.reference.extra.get("probes") or {}
-    prop = ctx.outcome.extra.get("propagated")
-    for expr, got in probes.items():
-        want = ref.get(expr)
-        if expr not in VALUE_PROBES:
-            continue
-        if not isinstance(got, tuple) or not isinstance(want, tuple):
-            continue
-        if np.allclose(got[0], want[0]) and np.allclose(got[1], want[1]):
-            continue
-        values = VALUE_PROBES[expr]
-        case = SimpleNamespace(extra={"expr": expr, "values": list(values), "upstream": _UPSTREAM,
-                                      "consts": (_CONST,) if "k" in expr else ()})
-        found = diagnose_op(case, (got[0], np.array(got[1])))
-        lead = f"The op at fault: probed alone, {expr} with a = {values[0]}"
-        lead += f", b = {values[1]}" if len(values) > 1 else ""
-        lead += f" and out.grad = {_UPSTREAM} gives grads {got[1]}, expected {want[1]}."
-        if found:
-            return found[0], lead + " " + found[1]
-        return "op_wrong", lead + " Fix that op's _backward (see its own exercise)."
-    exp = ctx.reference.outputs[1]
-    if prop is not None and np.allclose(prop, exp):
-        return ("call_order",
-                "Each op of your Value is right (propagating through your _backward closures in a correct "
-                "order gives the expected grads), so your backward() calls them in a wrong order: a node's "
-                "_backward may run only after every node that uses it (reverse topological order, built "
-                "depth-first with a visited set; a breadth-first order breaks on a diamond).")
-    return None
-
-
-#: protocol class name -> probe(exercise, fn, case) -> plain data
-PROBES = {"Trajectory": optimizer_probe, "ValueBackward": value_probe, "Backward": backward_probe}
+#: protocol kind -> probe(exercise, fn, case) -> plain data (a protocol may also define its own
+#: ``probe(exercise, fn, case)`` method, e.g. the autograd topic's)
+PROBES = {"trajectory": optimizer_probe, "backward": backward_probe}
 
 
 def run_probes(exercise, fn, case) -> dict | None:
     """The probes of ``exercise``'s protocol on ``fn`` (plain data), or None when it has none."""
-    probe = PROBES.get(type(getattr(exercise, "protocol", None)).__name__)
+    proto = getattr(exercise, "protocol", None)
+    probe = getattr(proto, "probe", None) or PROBES.get(getattr(proto, "kind", ""))
     if probe is None:
         return None
     try:
         return probe(exercise, fn, case)
     except Exception as exc:  # learner code misbehaving on a probe must not break the check
         return {"error": f"{type(exc).__name__}: {exc}"[:200]}
-
-
-def run_light(exercise, fn, case):
-    """One case through the exercise's protocol without the extras that only the learner's own
-    outcome needs (finite differences of a plain call): for the grader's own variants and
-    candidates, whose outputs alone are compared."""
-    from .runner import Call, run_case
-
-    proto = exercise.protocol
-    if isinstance(proto, Call) and proto.self_fd is not None:
-        return Call(inplace=proto.inplace).run(exercise, fn, case, {})
-    return run_case(exercise, fn, case, {})

@@ -80,7 +80,7 @@ def relerr_norms(a, b):
 
 
 def bugs_wrong_kind():
-    from course.grader.topics.lesson04 import find_the_bugs
+    from course.grader.topics.gradcheck import find_the_bugs
 
     ans = find_the_bugs()
     name = sorted(ans)[0]
@@ -90,7 +90,7 @@ def bugs_wrong_kind():
 
 
 def bugs_wrong_gradient():
-    from course.grader.topics.lesson04 import FUNCTIONS, find_the_bugs
+    from course.grader.topics.gradcheck import FUNCTIONS, find_the_bugs
 
     ans = find_the_bugs()
     name = sorted(ans)[-1]
