@@ -94,7 +94,7 @@ def diagnose_backward(ctx):
 def diagnose_mutation(ctx):
     """An input changed in place by about a finite-difference step and not put back."""
     sizes = ctx.outcome.extra.get("mutation") or {}
-    for name, (change, scale) in sizes.items():
+    for name, (change, scale) in dict(sizes).items():
         if 0 < change <= 1e-3 * max(1.0, scale):
             return ("not_restored",
                     f"Your function leaves {name} changed by up to {change:.1e}: a perturbation (x[i] += h) that is "

@@ -54,7 +54,10 @@ def finding(fn, registered_first: bool = True):
 
 def explained_error(ctx):
     """The learner's exception explained (shapes against the contract, or a known pattern)."""
-    found = explain_error(ctx) if ctx.outcome.error is not None else None
+    try:
+        found = explain_error(ctx) if ctx.outcome.error is not None else None
+    except Exception:  # odd (or forged) error data: the raw exception speaks for itself
+        found = None
     return Diagnosis(*found) if found else None
 
 
@@ -111,7 +114,8 @@ def settle(ctx, diags: list) -> list:
         if ALREADY_SAID.get(d.name, set()) & names:
             drop.add(d.name)
     kept = [d for d in diags if d.name not in drop]
-    fp = ctx.outcome.extra.get("fp") or {}
+    fp = ctx.outcome.extra.get("fp")
+    fp = fp if isinstance(fp, dict) else {}
     if "nonfinite_op" in names and fp.get("op") != "exp":
         # the generic NaN advice (exp overflow, a division by zero) gives way where NumPy names
         # another operation (a log of 0, a square root of a negative, 0/0)

@@ -79,6 +79,15 @@ class Result:
     def diagnosis_names(self) -> list[str]:
         return [d.name for d in self.diagnoses]
 
+    def findings(self) -> list[tuple[Diagnosis, list[int]]]:
+        """Distinct (diagnosis, case numbers) pairs, by name then message: a message is listed with
+        the cases that gave exactly it, never under another case's words."""
+        groups: dict = {}
+        for c in self.cases:
+            for d in c.diagnoses:
+                groups.setdefault(d.name, {}).setdefault(d.message, (d, []))[1].append(c.index + 1)
+        return [(d, sorted(set(ks))) for msgs in groups.values() for d, ks in msgs.values()]
+
     def cases_with(self, name: str) -> list[int]:
         return [c.index + 1 for c in self.cases if any(d.name == name for d in c.diagnoses)]
 
@@ -156,8 +165,7 @@ def render_text(r: Result, details: bool = True) -> str:
         return "\n".join(lines)
     if r.diagnoses:
         lines.append("What is wrong:" if not r.passed else "Remarks:")
-        for d in r.diagnoses:
-            where = r.cases_with(d.name)
+        for d, where in r.findings():
             tail = f"  [{d.name}; case{'s' if len(where) > 1 else ''} {', '.join(map(str, where))}]"
             lines.append(f"  - {d.message}{tail}")
     if details and not r.passed:
@@ -204,8 +212,7 @@ def render_html(r: Result) -> str:
     if r.diagnoses and (r.status != "not_attempted"):
         title = "What is wrong" if not r.passed else "Remarks"
         parts.append(f'<div style="margin-top: 4px">{title}:</div><ul style="margin: 2px 0">')
-        for d in r.diagnoses:
-            where = r.cases_with(d.name)
+        for d, where in r.findings():
             parts.append(
                 f'<li><span class="diagnosis" data-name="{_e(d.name)}">{_e(d.message)}</span> '
                 f'<span style="color: #666">[{_e(d.name)}; case{"s" if len(where) > 1 else ""} '

@@ -121,18 +121,18 @@ def locate(ctx, name, exp, got):
         if y is not None and len(y) == bad.shape[0] and y.max(initial=-1) < bad.shape[1]:
             onehot = np.zeros(bad.shape, dtype=bool)
             onehot[np.arange(len(y)), y] = True
+            in_y = np.isin(np.arange(bad.shape[1]), y)
+            if not in_y.all() and not bad[:, ~in_y].any() and bad[~onehot & in_y[None, :]].any():
+                return "label_entries", (f"{label} differs in whole columns, those named by the labels y, in "
+                                         "every row: [:, y] picks columns for all rows; the label entries are "
+                                         "[np.arange(N), y].")
             if np.array_equal(bad, onehot):
                 return "label_entries", (f"{label} is wrong exactly at the label entries [n, y[n]] and right "
                                          "elsewhere: check what you do at the correct class (e.g. - 1 there).")
             if np.array_equal(bad, ~onehot):
                 return "label_entries", (f"{label} is right at the label entries [n, y[n]] but wrong everywhere "
                                          "else: something meant for the correct class only (the - 1) was applied "
-                                         "to every entry.")
-            in_y = np.isin(np.arange(bad.shape[1]), y)
-            if not bad[:, ~in_y].any() and bad[~onehot & in_y[None, :]].any():
-                return "label_entries", (f"{label} differs in whole columns, those named by the labels y, in "
-                                         "every row: [:, y] picks columns for all rows; the label entries are "
-                                         "[np.arange(N), y].")
+                                         "to every entry (or to whole columns, [:, y]).")
         if len(rows) == 1 and bad.shape[0] > 1:
             return "sub_block", f"{label} is right except in row {rows[0]} (of {bad.shape[0]})."
         if len(cols) == 1 and bad.shape[1] > 1:
