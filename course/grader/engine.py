@@ -27,9 +27,14 @@ __all__ = ["SUPERSEDES", "CONTRADICTIONS", "FACTS", "settle", "reconcile", "expl
 
 
 def _variant_named(ctx) -> bool:
+    """Whether a registered variant matches this case (asked once per case, then remembered)."""
     from .case_checks import diag_variants
 
-    return bool(diag_variants(ctx))
+    known = getattr(ctx, "_variant_named", None)
+    if known is None:
+        known = bool(diag_variants(ctx))
+        ctx._variant_named = known
+    return known
 
 
 def finding(fn, registered_first: bool = True):
