@@ -16,6 +16,9 @@ from .compare import CaseResult, Diagnosis
 
 __all__ = ["Result", "render_text", "render_html"]
 
+#: findings stated case by case with their numbers; listed after the explanations
+_REPEATED_FACTS = {"values", "trajectory"}
+
 _COLORS = {"passed": "#1a7f37", "failed": "#cf222e", "not_attempted": "#9a6700", "error": "#cf222e"}
 
 
@@ -79,14 +82,25 @@ class Result:
     def diagnosis_names(self) -> list[str]:
         return [d.name for d in self.diagnoses]
 
-    def findings(self) -> list[tuple[Diagnosis, list[int]]]:
-        """Distinct (diagnosis, case numbers) pairs, by name then message: a message is listed with
-        the cases that gave exactly it, never under another case's words."""
+    def findings(self, facts: int = 2) -> list[tuple[Diagnosis, list[int]]]:
+        """Distinct (diagnosis, case numbers) pairs: a message is listed with the cases that gave
+        exactly it, never under another case's words. Explanations come first; a fact repeated
+        case by case (values differ, the path leaves) shows ``facts`` messages, then one line
+        naming the other cases."""
         groups: dict = {}
         for c in self.cases:
             for d in c.diagnoses:
                 groups.setdefault(d.name, {}).setdefault(d.message, (d, []))[1].append(c.index + 1)
-        return [(d, sorted(set(ks))) for msgs in groups.values() for d, ks in msgs.values()]
+        first, later = [], []
+        for name, msgs in groups.items():
+            items = [(d, sorted(set(ks))) for d, ks in msgs.values()]
+            if name in _REPEATED_FACTS and len(items) > facts:
+                rest = sorted({k for _, ks in items[facts:] for k in ks})
+                more = Diagnosis(name, f"... and the same kind of difference in case{'s' if len(rest) > 1 else ''} "
+                                       f"{', '.join(map(str, rest))} (see the details).", items[0][0].fails)
+                items = items[:facts] + [(more, rest)]
+            (later if name in _REPEATED_FACTS else first).extend(items)
+        return first + later
 
     def cases_with(self, name: str) -> list[int]:
         return [c.index + 1 for c in self.cases if any(d.name == name for d in c.diagnoses)]
