@@ -25,6 +25,7 @@ _SUBMODULES = {
     "gradcheck",
     "gradients",
     "grader",
+    "history",
     "init",
     "layers",
     "losses",

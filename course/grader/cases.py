@@ -145,7 +145,7 @@ def randn(rng: np.random.Generator, *shape, scale: float = 1.0) -> np.ndarray:
 def away_from_zero(rng: np.random.Generator, *shape, low: float = 0.1, scale: float = 1.0) -> np.ndarray:
     """Normal values with ``|x| >= low`` (finite differences stay away from kinks at 0)."""
     x = randn(rng, *shape, scale=scale)
-    return np.where(np.abs(x) < low, np.where(x < 0, -low, low) - x * 0.5, x)
+    return np.where(np.abs(x) < low, np.where(x < 0, -low, low) + x * 0.5, x)  # |x| in [low, 1.5 low)
 
 
 def sizes(rng: np.random.Generator, k: int, low: int = 2, high: int = 7) -> list[int]:

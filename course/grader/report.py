@@ -12,9 +12,9 @@ import html
 import io
 from dataclasses import dataclass, field
 
-from .compare import CaseResult, Diagnosis
+from .findings import CaseResult, Diagnosis
 
-__all__ = ["Result", "render_text", "render_html"]
+__all__ = ["Result", "result_json", "case_json", "diagnosis_json", "render_text", "render_html"]
 
 #: findings stated case by case with their numbers; listed after the explanations
 _REPEATED_FACTS = {"values", "trajectory"}
@@ -121,19 +121,9 @@ class Result:
             )
         return f"✘ FAILED  {head}: {self.n_passed} of {n} cases correct ({pts})"
 
-    def to_dict(self) -> dict:
-        """A JSON-friendly summary (instructor grading, progress)."""
-        return {
-            "exercise": self.exercise_id,
-            "lesson": self.lesson,
-            "title": self.title,
-            "status": self.status,
-            "passed": self.passed,
-            "score": self.score,
-            "max_score": self.max_score,
-            "seed": self.seed,
-            "diagnoses": [{"name": d.name, "message": d.message} for d in self.diagnoses],
-        }
+    def to_dict(self, *, cases: bool = False) -> dict:
+        """A JSON-friendly summary (instructor grading, progress): :func:`result_json`."""
+        return result_json(self, cases=cases)
 
     def __bool__(self):
         return self.passed
@@ -165,8 +155,48 @@ class Result:
 
 
 # ---------------------------------------------------------------------------------------------
-# Text
+# JSON: written once, for progress, instructor grading and its outputs
 
+
+def diagnosis_json(d: Diagnosis, *, fails: bool = False) -> dict:
+    """``{"name", "message"}`` (and ``"fails"`` when asked)."""
+    out = {"name": d.name, "message": d.message}
+    if fails:
+        out["fails"] = d.fails
+    return out
+
+
+def case_json(c: CaseResult) -> dict:
+    """One case: number (from 1), note, passed, diagnoses (with ``fails``), and the error if any."""
+    out = {
+        "case": c.index + 1,
+        "note": c.note,
+        "passed": bool(c.passed),
+        "diagnoses": [diagnosis_json(d, fails=True) for d in c.diagnoses],
+    }
+    if c.error is not None:
+        out["error"] = {"kind": c.error.kind, "type": c.error.type, "message": c.error.message,
+                        "traceback": c.error.traceback}
+    return out
+
+
+def result_json(r: Result, *, cases: bool = False) -> dict:
+    """A result: exercise, lesson, title, status, passed, score, max_score, seed, the distinct
+    diagnoses, and with ``cases=True`` every case (:func:`case_json`)."""
+    out = {
+        "exercise": r.exercise_id,
+        "lesson": r.lesson,
+        "title": r.title,
+        "status": r.status,
+        "passed": r.passed,
+        "score": r.score,
+        "max_score": r.max_score,
+        "seed": r.seed,
+        "diagnoses": [diagnosis_json(d) for d in r.diagnoses],
+    }
+    if cases:
+        out["cases"] = [case_json(c) for c in r.cases]
+    return out
 
 def _case_title(c: CaseResult) -> str:
     note = f" ({c.note})" if c.note else ""
