@@ -513,7 +513,7 @@ def test_variants_match_dict_and_nested_outputs():
     """A variant whose outputs are dicts (e.g. gradients by parameter name) is matched key by key."""
     import numpy as np
 
-    from course.grader.compare import _matches
+    from course.grader.case_checks import matches as _matches
     from course.grader.registry import Exercise
 
     ex = Exercise(id="demo.dicts", lesson="03_backprop", title="demo", reference=lambda: None,

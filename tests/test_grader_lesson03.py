@@ -6,8 +6,8 @@ import pytest
 
 from course.gradcheck import numerical_gradient, relative_error
 from course.grader import cases, check, get
-from course.grader.topics import lesson03
-from course.grader.topics.lesson03 import two_layer_loss_and_grads, two_layer_step
+from course.grader.topics import network as lesson03
+from course.grader.topics.network import two_layer_loss_and_grads, two_layer_step
 
 ID = "network.two_layer_step"
 

@@ -11,7 +11,7 @@ import pytest
 
 from course.gradcheck import numerical_gradient, relative_error
 from course.grader import check, get
-from course.grader.topics.lesson04 import BUGS, FUNCTIONS, find_the_bugs
+from course.grader.topics.gradcheck import BUGS, FUNCTIONS, find_the_bugs
 
 ID = "gradcheck.find_the_bugs"
 LESSON = Path(__file__).resolve().parents[1] / "solutions" / "04_gradient_checking.ipynb"

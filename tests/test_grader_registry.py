@@ -11,12 +11,14 @@ from course.grader import (
     check,
     exercises,
     get,
+    grade_outcomes,
     lessons,
     load_errors,
     register,
     run,
 )
 from course.grader import registry as _registry
+from course.grader.runner import run_case
 
 
 @pytest.fixture(autouse=True)
@@ -121,15 +123,20 @@ def test_hard_coded_answers_fail_with_another_seed(exercise_id):
 @pytest.mark.parametrize("exercise_id, variant", VARIANTS)
 def test_each_variant_is_named_when_matched(exercise_id, variant):
     ex = get(exercise_id)
-    fn = next(v.fn for v in ex.variants if v.name == variant)
-    result = check(exercise_id, fn)
+    v = next(v for v in ex.variants if v.name == variant)
+    if v.options:  # a variant that drives the protocol another way: its outcomes, then compare
+        case_list = cases(ex, 0)
+        outcomes = [run_case(ex, v.fn, c, dict(v.options)) for c in case_list]
+        result = grade_outcomes(ex, 0, case_list, outcomes)
+    else:
+        result = check(exercise_id, v.fn)
     assert not result.passed
     assert result.score < result.max_score
     assert variant in result.diagnosis_names, str(result)
 
 
 def test_reference_trajectories_stay_finite_and_amsgrad_matters():
-    from course.grader.topics import optim as topic
+    from course.grader.topics import optim_adaptive as topic
 
     for ex in exercises():
         if ex.id.startswith("optim."):
@@ -177,3 +184,26 @@ def test_register_validates_and_rejects_duplicates(monkeypatch):
         register("NoDot", lesson="00_getting_started", title="x", reference=abs, cases=cases_fn)
     with pytest.raises(ValueError, match="lesson"):
         register("warmup.other", lesson="getting started", title="x", reference=abs, cases=cases_fn)
+
+
+@pytest.mark.parametrize("exercise_id", ALL)
+def test_an_exercise_is_declared_in_the_topic_module_named_by_its_id(exercise_id):
+    """``layers.relu_forward`` is declared in topics/layers.py or topics/layers_*.py."""
+    ex = get(exercise_id)
+    prefix = exercise_id.split(".")[0]
+    package, _, module = ex.declared_in.rpartition(".")
+    assert package == "course.grader.topics", ex.declared_in
+    assert module == prefix or module.startswith(prefix + "_"), (exercise_id, ex.declared_in)
+
+
+def test_lessons_are_derived_from_the_solutions_and_the_exercises(monkeypatch, tmp_path):
+    from course import lessons as lesson_names
+
+    assert list(LESSONS) == lesson_names.ordered(LESSONS)
+    assert set(lesson_names.from_directory(None)) <= set(LESSONS)
+    (tmp_path / "42_a_new_lesson.ipynb").write_text("{}")
+    (tmp_path / "notes.ipynb").write_text("{}")
+    monkeypatch.setattr(lesson_names, "solutions_dir", lambda: tmp_path)
+    derived = _registry.all_lessons()
+    assert "42_a_new_lesson" in derived and "notes" not in derived
+    assert set(lessons()) <= set(derived)

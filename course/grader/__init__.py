@@ -19,9 +19,14 @@ How a check works, in three phases that can run in different processes:
    traceback; which inputs were changed in place; for backwards, finite differences of the
    learner's forward; for optimizers, the whole trajectory; for a learner's ``Value`` class, the
    numbers it produced). Instructor grading runs this phase in an isolated kernel.
-3. ``compare(exercise, cases, outcomes, reference_outcomes)``: no learner code; per-case verdicts
-   and named diagnoses (table in :mod:`course.grader.compare`), including deliberately wrong
-   reference *variants* whose match names the bug (e.g. ``eps_inside_sqrt``).
+   The reference's run (:func:`~course.grader.runner.run_reference`) also runs the exercise's
+   deliberately wrong *variants*: their outputs become data too.
+3. ``compare(exercise, cases, outcomes, reference_outcomes)``: no code runs; per-case verdicts
+   and named diagnoses, by walking the one ordered diagnosis table of
+   :mod:`course.grader.diagnoses` (it says how to add a diagnosis), including the variants
+   whose outputs the learner's match, which names the bug (e.g. ``eps_inside_sqrt``).
+4. ``report``: a :class:`~course.grader.report.Result` shows itself and turns into JSON;
+   subscribers (:mod:`course.progress`) hear of every checked result.
 
 ``check`` = 1 + 2 + 3 in the learner's process, plus display and progress.
 
@@ -55,7 +60,7 @@ Adding an exercise (instructor view) is one declaration in the topic's module un
         hints=("x * x or x ** 2, element by element.",),
     )
 
-Other protocols (how the function is called) live in :mod:`course.grader.runner`:
+Other protocols (how the function is called) live in :mod:`course.grader.protocols`:
 ``Backward(forward)`` for ``fn(dout, cache)``, ``Trajectory(lookup)`` for optimizer updates,
 ``Sweep()`` for schedules, ``Call(inplace=..., self_fd=...)`` for in-place updates and losses.
 Tolerances default to rtol 1e-6 / atol 1e-9 for float64 (``tolerances=`` overrides per dtype).
@@ -64,13 +69,15 @@ The tests check automatically that the reference scores full marks on every case
 
 from __future__ import annotations
 
-from .cases import Case, FnRef, away_from_zero, cases, randn, sizes
+from . import cases as _cases
+from .cases import Case, FnRef, away_from_zero, randn, sizes
 from .compare import DIAGNOSES, CaseResult, Diagnosis, compare
-from .grading import check, grade_outcomes, reference_outcomes
-from .registry import LESSONS, Exercise, Variant, get, lessons, load_errors, register
+from .diagnoses import TABLE, Entry
+from .grading import check, grade_outcomes, reference_outcomes, subscribe
+from .registry import Exercise, Variant, all_lessons, get, lessons, load_errors, register
 from .registry import exercises as _exercises
 from .report import Result
-from .runner import Backward, Call, Outcome, Sweep, Trajectory, run
+from .runner import Backward, Call, Outcome, Sweep, Trajectory, run, run_reference
 
 __all__ = [
     "check",
@@ -84,7 +91,11 @@ __all__ = [
     "FnRef",
     "cases",
     "run",
+    "run_reference",
     "compare",
+    "subscribe",
+    "TABLE",
+    "Entry",
     "grade_outcomes",
     "reference_outcomes",
     "Result",
@@ -92,7 +103,7 @@ __all__ = [
     "Diagnosis",
     "Outcome",
     "DIAGNOSES",
-    "LESSONS",
+    "all_lessons",
     "Call",
     "Backward",
     "Trajectory",
@@ -108,3 +119,14 @@ def exercises(lesson: str | None = None) -> list[Exercise]:
     """All registered exercises (records with id, lesson, points, title, hints), in course order;
     only those of ``lesson`` when given (e.g. ``"03_backprop"``)."""
     return _exercises(lesson)
+
+
+def cases(exercise, seed: int = 0) -> list[Case]:
+    """The cases of ``exercise`` (an id such as ``"layers.relu_forward"``, or the exercise) for ``seed``."""
+    return _cases.cases(get(exercise) if isinstance(exercise, str) else exercise, seed)
+
+
+def __getattr__(name):
+    if name == "LESSONS":  # every lesson, derived (see registry.all_lessons); never edited by hand
+        return all_lessons()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

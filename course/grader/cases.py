@@ -121,13 +121,15 @@ def rng_for(exercise_id: str, seed: int) -> np.random.Generator:
 
 
 def cases(exercise, seed: int = 0) -> list[Case]:
-    """The cases of ``exercise`` (an :class:`~course.grader.registry.Exercise` or its id) for ``seed``."""
-    from .registry import get
+    """The cases of ``exercise`` (an :class:`~course.grader.registry.Exercise`) for ``seed``.
 
-    ex = get(exercise) if isinstance(exercise, str) else exercise
-    made = ex.make_cases(rng_for(ex.id, seed))
+    ``course.grader.cases`` takes an exercise id too (this module knows no registry)."""
+    if isinstance(exercise, str):
+        raise TypeError(f"cases: pass the exercise itself (course.grader.get({exercise!r})), "
+                        "or use course.grader.cases, which takes an id")
+    made = exercise.make_cases(rng_for(exercise.id, seed))
     if not made:
-        raise ValueError(f"exercise {ex.id!r}: the case generator returned no cases")
+        raise ValueError(f"exercise {exercise.id!r}: the case generator returned no cases")
     return list(made)
 
 
@@ -143,7 +145,7 @@ def randn(rng: np.random.Generator, *shape, scale: float = 1.0) -> np.ndarray:
 def away_from_zero(rng: np.random.Generator, *shape, low: float = 0.1, scale: float = 1.0) -> np.ndarray:
     """Normal values with ``|x| >= low`` (finite differences stay away from kinks at 0)."""
     x = randn(rng, *shape, scale=scale)
-    return np.where(np.abs(x) < low, np.where(x < 0, -low, low) - x * 0.5, x)
+    return np.where(np.abs(x) < low, np.where(x < 0, -low, low) + x * 0.5, x)  # |x| in [low, 1.5 low)
 
 
 def sizes(rng: np.random.Generator, k: int, low: int = 2, high: int = 7) -> list[int]:
@@ -161,6 +163,8 @@ def sizes(rng: np.random.Generator, k: int, low: int = 2, high: int = 7) -> list
 
 def copy_data(x):
     """A deep copy of plain data (arrays are copied; tuples, lists and dicts recursively)."""
+    if x is None or type(x) in (int, float, bool, str):  # immutable: nothing to copy (fast path)
+        return x
     if isinstance(x, np.ndarray):
         return x.copy()
     if isinstance(x, tuple):

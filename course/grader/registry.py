@@ -1,8 +1,13 @@
 """The exercise registry: every exercise is declared once, with :func:`register`.
 
-Exercise modules live in ``course/grader/topics/`` (one per topic) and are imported the first
-time the registry is asked for anything, so dropping a new module there is all it takes to add
-a topic. See the package docstring of :mod:`course.grader` for an example declaration.
+Exercise modules live in ``course/grader/topics/`` and are imported the first time the registry
+is asked for anything, so dropping a new module there is all it takes to add a topic. They are
+named for the id prefix of the exercises they declare: ``network.*`` in ``topics/network.py``,
+``layers.*`` in ``topics/layers_*.py`` (a test keeps it so). See the package docstring of
+:mod:`course.grader` for an example declaration.
+
+The lessons are not listed here: :func:`lessons` derives them from ``solutions/`` and from the
+lessons the exercises name, in the order of their numbers (:mod:`course.lessons`).
 """
 
 from __future__ import annotations
@@ -11,29 +16,17 @@ import difflib
 import importlib
 import pkgutil
 import re
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .runner import Call, Protocol
+from .. import lessons as _lessons
+from .protocols import Call, Protocol
 
-__all__ = ["Exercise", "Variant", "LESSONS", "register", "get", "exercises", "lessons", "load_errors"]
-
-#: The lessons of the course, in order (exercises may name later lessons too).
-LESSONS = (
-    "00_getting_started",
-    "01_forward_pass",
-    "02_chain_rule",
-    "03_backprop",
-    "04_gradient_checking",
-    "05_gradient_descent",
-    "06_momentum",
-    "07_adaptive",
-    "08_schedules",
-)
+__all__ = ["Exercise", "Variant", "register", "get", "exercises", "lessons", "all_lessons", "load_errors"]
 
 _ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
-_LESSON = re.compile(r"^\d\d_[a-z0-9_]+$")
 
 #: Default tolerances per dtype of the expected output: (rtol, atol).
 DEFAULT_TOLERANCES = {"float64": (1e-6, 1e-9), "float32": (1e-4, 1e-6)}
@@ -42,11 +35,16 @@ DEFAULT_TOLERANCES = {"float64": (1e-6, 1e-9), "float32": (1e-4, 1e-6)}
 @dataclass(frozen=True)
 class Variant:
     """A deliberately wrong implementation: when the learner's output matches it (and not the
-    reference), the grader shows ``message`` under the diagnosis ``name``."""
+    reference), the grader shows ``message`` under the diagnosis ``name``.
+
+    The run phase calls ``fn`` through the exercise's protocol like a learner's function
+    (with ``options``, e.g. ``{"backward": bug}`` for a protocol that takes one), and keeps its
+    outputs as data for the compare phase."""
 
     name: str
     fn: Callable
     message: str
+    options: tuple = ()  # ((key, value), ...) passed to the protocol's run
 
 
 @dataclass(eq=False)
@@ -59,12 +57,16 @@ class Exercise:
     - outputs: names of the function's outputs. One name: a single value is returned. Several:
       a tuple is returned; ``None`` marks an output that is not graded (e.g. a forward's cache).
     - arg_names: names of the positional arguments (used in messages, e.g. "changed x in place").
-    - protocol: how the function is called (:mod:`course.grader.runner`); default a plain call.
+    - protocol: how the function is called (:mod:`course.grader.protocols`); default a plain call.
     - tolerances: ``{dtype name: (rtol, atol)}`` overriding :data:`DEFAULT_TOLERANCES`.
-    - variants: deliberately wrong implementations that name a bug when matched.
-    - diagnoses: extra exercise-specific diagnosis functions ``ctx -> Diagnosis | None``.
-    - factor_hints: ``{factor: advice}`` shown when the output is off by exactly that factor.
-    - judge: ``ctx -> (ok, diagnoses, checks)`` replacing the usual output comparison.
+
+    Data read by entries of the diagnosis table (:mod:`course.grader.diagnoses`):
+
+    - variants: deliberately wrong implementations that name a bug when matched ("variants").
+    - diagnoses: exercise-specific diagnoses ``ctx -> Diagnosis | None`` ("exercise"); they read
+      data only (the context of one case), never run code.
+    - factor_hints: ``{factor: advice}`` shown when the output is off by exactly that factor ("factor").
+    - judge: ``ctx -> (ok, diagnoses, checks)`` replacing the usual output comparison ("judge").
     - hints: shown to a learner whose answer fails, in order.
     - fd_words: how to call the two halves checked against each other with finite differences.
     """
@@ -85,7 +87,8 @@ class Exercise:
     judge: Callable | None = None
     hints: tuple = ()
     fd_words: tuple = ("forward", "backward")
-    module: str = ""
+    module: str = ""  # where the reference is defined
+    declared_in: str = ""  # the topic module that registered the exercise
 
     @property
     def single_output(self) -> bool:
@@ -126,10 +129,10 @@ def register(
     """Declare an exercise (see :class:`Exercise` for the fields) and return it."""
     if not isinstance(id, str) or not _ID.match(id):
         raise ValueError(f"register: id must look like 'topic.name' (lowercase), got {id!r}")
-    if not isinstance(lesson, str) or not _LESSON.match(lesson):
+    if not _lessons.is_lesson(lesson):
         raise ValueError(f"register: lesson must look like '03_backprop', got {lesson!r}")
     if id in _REGISTRY:
-        raise ValueError(f"register: exercise {id!r} is already declared (in {_REGISTRY[id].module})")
+        raise ValueError(f"register: exercise {id!r} is already declared (in {_REGISTRY[id].declared_in})")
     if not callable(reference) or not callable(cases):
         raise TypeError(f"register({id!r}): reference and cases must be callables")
     if points <= 0:
@@ -159,9 +162,18 @@ def register(
         hints=tuple(hints),
         fd_words=tuple(fd_words),
         module=getattr(reference, "__module__", "") or "",
+        declared_in=_caller_module(),
     )
     _REGISTRY[id] = ex
     return ex
+
+
+def _caller_module() -> str:
+    """The first module outside this one on the call stack: the topic that called register."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    return frame.f_globals.get("__name__", "") if frame is not None else ""
 
 
 def _load() -> None:
@@ -203,11 +215,23 @@ def get(exercise_id: str) -> Exercise:
 def exercises(lesson: str | None = None) -> list[Exercise]:
     """All exercises, in lesson order then declaration order; only one lesson's when given."""
     _load()
-    order = {name: i for i, name in enumerate(LESSONS)}
     found = [ex for ex in _REGISTRY.values() if lesson is None or ex.lesson == lesson]
-    return sorted(found, key=lambda ex: (order.get(ex.lesson, len(order)), ex.lesson))
+    return sorted(found, key=lambda ex: (_lessons.number(ex.lesson), ex.lesson))
 
 
 def lessons() -> list[str]:
     """The lessons that have at least one exercise, in course order."""
     return list(dict.fromkeys(ex.lesson for ex in exercises()))
+
+
+def all_lessons() -> tuple[str, ...]:
+    """Every lesson of the course, in order: those of ``solutions/`` (in a checkout) and those
+    that exercises name (an exercise may name a lesson whose notebook is still to come)."""
+    _load()
+    return tuple(_lessons.ordered([*_lessons.from_directory(None), *(ex.lesson for ex in _REGISTRY.values())]))
+
+
+def __getattr__(name):
+    if name == "LESSONS":  # derived, never edited by hand
+        return all_lessons()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,9 +12,12 @@ import html
 import io
 from dataclasses import dataclass, field
 
-from .compare import CaseResult, Diagnosis
+from .findings import CaseResult, Diagnosis
 
-__all__ = ["Result", "render_text", "render_html"]
+__all__ = ["Result", "result_json", "case_json", "diagnosis_json", "render_text", "render_html"]
+
+#: findings stated case by case with their numbers; listed after the explanations
+_REPEATED_FACTS = {"values", "trajectory"}
 
 _COLORS = {"passed": "#1a7f37", "failed": "#cf222e", "not_attempted": "#9a6700", "error": "#cf222e"}
 
@@ -79,6 +82,26 @@ class Result:
     def diagnosis_names(self) -> list[str]:
         return [d.name for d in self.diagnoses]
 
+    def findings(self, facts: int = 2) -> list[tuple[Diagnosis, list[int]]]:
+        """Distinct (diagnosis, case numbers) pairs: a message is listed with the cases that gave
+        exactly it, never under another case's words. Explanations come first; a fact repeated
+        case by case (values differ, the path leaves) shows ``facts`` messages, then one line
+        naming the other cases."""
+        groups: dict = {}
+        for c in self.cases:
+            for d in c.diagnoses:
+                groups.setdefault(d.name, {}).setdefault(d.message, (d, []))[1].append(c.index + 1)
+        first, later = [], []
+        for name, msgs in groups.items():
+            items = [(d, sorted(set(ks))) for d, ks in msgs.values()]
+            if name in _REPEATED_FACTS and len(items) > facts:
+                rest = sorted({k for _, ks in items[facts:] for k in ks})
+                more = Diagnosis(name, f"... and the same kind of difference in case{'s' if len(rest) > 1 else ''} "
+                                       f"{', '.join(map(str, rest))} (see the details).", items[0][0].fails)
+                items = items[:facts] + [(more, rest)]
+            (later if name in _REPEATED_FACTS else first).extend(items)
+        return first + later
+
     def cases_with(self, name: str) -> list[int]:
         return [c.index + 1 for c in self.cases if any(d.name == name for d in c.diagnoses)]
 
@@ -98,19 +121,9 @@ class Result:
             )
         return f"✘ FAILED  {head}: {self.n_passed} of {n} cases correct ({pts})"
 
-    def to_dict(self) -> dict:
-        """A JSON-friendly summary (instructor grading, progress)."""
-        return {
-            "exercise": self.exercise_id,
-            "lesson": self.lesson,
-            "title": self.title,
-            "status": self.status,
-            "passed": self.passed,
-            "score": self.score,
-            "max_score": self.max_score,
-            "seed": self.seed,
-            "diagnoses": [{"name": d.name, "message": d.message} for d in self.diagnoses],
-        }
+    def to_dict(self, *, cases: bool = False) -> dict:
+        """A JSON-friendly summary (instructor grading, progress): :func:`result_json`."""
+        return result_json(self, cases=cases)
 
     def __bool__(self):
         return self.passed
@@ -142,8 +155,48 @@ class Result:
 
 
 # ---------------------------------------------------------------------------------------------
-# Text
+# JSON: written once, for progress, instructor grading and its outputs
 
+
+def diagnosis_json(d: Diagnosis, *, fails: bool = False) -> dict:
+    """``{"name", "message"}`` (and ``"fails"`` when asked)."""
+    out = {"name": d.name, "message": d.message}
+    if fails:
+        out["fails"] = d.fails
+    return out
+
+
+def case_json(c: CaseResult) -> dict:
+    """One case: number (from 1), note, passed, diagnoses (with ``fails``), and the error if any."""
+    out = {
+        "case": c.index + 1,
+        "note": c.note,
+        "passed": bool(c.passed),
+        "diagnoses": [diagnosis_json(d, fails=True) for d in c.diagnoses],
+    }
+    if c.error is not None:
+        out["error"] = {"kind": c.error.kind, "type": c.error.type, "message": c.error.message,
+                        "traceback": c.error.traceback}
+    return out
+
+
+def result_json(r: Result, *, cases: bool = False) -> dict:
+    """A result: exercise, lesson, title, status, passed, score, max_score, seed, the distinct
+    diagnoses, and with ``cases=True`` every case (:func:`case_json`)."""
+    out = {
+        "exercise": r.exercise_id,
+        "lesson": r.lesson,
+        "title": r.title,
+        "status": r.status,
+        "passed": r.passed,
+        "score": r.score,
+        "max_score": r.max_score,
+        "seed": r.seed,
+        "diagnoses": [diagnosis_json(d) for d in r.diagnoses],
+    }
+    if cases:
+        out["cases"] = [case_json(c) for c in r.cases]
+    return out
 
 def _case_title(c: CaseResult) -> str:
     note = f" ({c.note})" if c.note else ""
@@ -156,8 +209,7 @@ def render_text(r: Result, details: bool = True) -> str:
         return "\n".join(lines)
     if r.diagnoses:
         lines.append("What is wrong:" if not r.passed else "Remarks:")
-        for d in r.diagnoses:
-            where = r.cases_with(d.name)
+        for d, where in r.findings():
             tail = f"  [{d.name}; case{'s' if len(where) > 1 else ''} {', '.join(map(str, where))}]"
             lines.append(f"  - {d.message}{tail}")
     if details and not r.passed:
@@ -204,8 +256,7 @@ def render_html(r: Result) -> str:
     if r.diagnoses and (r.status != "not_attempted"):
         title = "What is wrong" if not r.passed else "Remarks"
         parts.append(f'<div style="margin-top: 4px">{title}:</div><ul style="margin: 2px 0">')
-        for d in r.diagnoses:
-            where = r.cases_with(d.name)
+        for d, where in r.findings():
             parts.append(
                 f'<li><span class="diagnosis" data-name="{_e(d.name)}">{_e(d.message)}</span> '
                 f'<span style="color: #666">[{_e(d.name)}; case{"s" if len(where) > 1 else ""} '

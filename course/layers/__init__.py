@@ -2,52 +2,15 @@
 returns the gradients of the forward's array inputs, in order.
 
 Shapes use fixed letters: N batch, D input features, M outputs, C classes.
+
+Each module's ``__all__`` is its public list; this package exports their union (add a module:
+import it below and add its ``__all__``; nothing is listed twice).
 """
 
-from .activations import (
-    leaky_relu_backward,
-    leaky_relu_forward,
-    log_softmax,
-    relu_backward,
-    relu_forward,
-    sigmoid,
-    sigmoid_backward,
-    sigmoid_forward,
-    softmax,
-    tanh_backward,
-    tanh_forward,
-)
-from .linear import linear_backward, linear_forward
+from . import activations, dropout, linear, normalization
+from .activations import *  # noqa: F403
+from .dropout import *  # noqa: F403
+from .linear import *  # noqa: F403
+from .normalization import *  # noqa: F403
 
-__all__ = [
-    "linear_forward",
-    "linear_backward",
-    "relu_forward",
-    "relu_backward",
-    "leaky_relu_forward",
-    "leaky_relu_backward",
-    "sigmoid",
-    "sigmoid_forward",
-    "sigmoid_backward",
-    "tanh_forward",
-    "tanh_backward",
-    "softmax",
-    "log_softmax",
-]
-
-from .dropout import dropout_backward, dropout_forward  # noqa: E402
-from .normalization import (  # noqa: E402
-    batchnorm_backward,
-    batchnorm_forward,
-    layernorm_backward,
-    layernorm_forward,
-)
-
-__all__ += [
-    "batchnorm_forward",
-    "batchnorm_backward",
-    "layernorm_forward",
-    "layernorm_backward",
-    "dropout_forward",
-    "dropout_backward",
-]
+__all__ = [*linear.__all__, *activations.__all__, *normalization.__all__, *dropout.__all__]

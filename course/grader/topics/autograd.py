@@ -14,8 +14,9 @@ import numpy as np
 
 from ...autograd import Value, topological_order
 from ..cases import Case
-from ..compare import Diagnosis, OutputCheck
-from ..registry import register
+from ..findings import Diagnosis, OutputCheck
+from ..probes import value_probe
+from ..registry import Variant, register
 from ..runner import LearnerMistake, Outcome, Protocol, call_learner, capture
 
 LESSON = "02_chain_rule"
@@ -52,7 +53,13 @@ EXPRESSIONS = {
     "neuron": (5, lambda x1, x2, w1, w2, b: (x1 * w1 + x2 * w2 + b).tanh()),
     "chain": (1, lambda a: _chain(a, 8)),
     "reuse": (2, lambda a, b: _reuse(a, b)),
+    "skip": (1, lambda a: _skip(a)),
 }
+
+
+def _skip(a):
+    y = a * 1.5  # y reaches the output directly and through a chain: a breadth-first order
+    return (y * 2.0) * 3.0 + y  # passes y's grad on before the chain has added its part
 
 
 def _diamond(a, b):
@@ -121,6 +128,8 @@ def _check_value(out, what):
 class ValueOp(Protocol):
     """An op of the learner's Value: out.data and the inputs' grads after the grader's propagation."""
 
+    kind = "value_op"
+
     def run(self, exercise, cls, case, options):
         try:
             if not isinstance(cls, type):
@@ -139,15 +148,22 @@ class ValueOp(Protocol):
 
 class ValueBackward(Protocol):
     """The learner's ``backward()`` on a graph, and (for the diagnosis) the grader's own propagation
-    through the learner's ``_backward`` closures on a fresh copy of the graph."""
+    through the learner's ``_backward`` closures on a fresh copy of the graph.
+
+    ``options["backward"]``: a function ``root -> None`` run instead of ``root.backward()`` (the
+    variants: the course's Value driven by a wrong backward pass)."""
+
+    kind = "value_backward"
 
     def run(self, exercise, cls, case, options):
+        backward = options.get("backward") or (lambda root: root.backward())
         try:
             if not isinstance(cls, type):
                 raise LearnerMistake(f"Pass your Value class itself (check({exercise.id!r}, Value)).")
-            leaves, out = call_learner(_build, cls, case)
-            _check_value(out, "Your expression")
-            call_learner(out.backward)
+            with np.errstate(all="ignore"):
+                leaves, out = call_learner(_build, cls, case)
+                _check_value(out, "Your expression")
+                call_learner(backward, out)
             outputs = (float(out.data), np.array([float(v.grad) for v in leaves]))
         except Exception as exc:
             return Outcome(error=capture(exc))
@@ -160,30 +176,26 @@ class ValueBackward(Protocol):
             pass
         return Outcome(outputs=outputs, extra=extra)
 
-    def diagnose(self, ctx):
-        if ctx.passed:
-            return []
-        got = ctx.outcome.outputs[1]
-        exp = ctx.reference.outputs[1]
-        prop = ctx.outcome.extra.get("propagated")
-        out = []
-        if prop is not None and np.allclose(prop, got) and not np.allclose(prop, exp):
-            out.append(Diagnosis(
-                "ops_not_backward",
-                "Your backward() visits the nodes correctly, but some operation's _backward is wrong: "
-                "check the op exercises (value_add, value_mul, ...) first.",
-            ))
-        for name, bug, message in _BACKWARD_BUGS:
-            with np.errstate(all="ignore"):
-                leaves, root = _build(Value, ctx.case)
-                try:
-                    bug(root)
-                except Exception:
-                    continue
-            wrong = np.array([v.grad for v in leaves])
-            if got.shape == wrong.shape and np.allclose(got, wrong) and not np.allclose(wrong, exp):
-                out.append(Diagnosis(name, message))
-        return out
+    def probe(self, exercise, cls, case):
+        """Each op alone with a non-unit upstream gradient (see :func:`course.grader.probes.value_probe`)."""
+        if not isinstance(cls, type):
+            return None
+        return value_probe(cls, EXPRESSIONS, _propagate)
+
+
+def _ops_not_backward(ctx):
+    """backward() walks the graph right (the grader's own walk gives the same grads) but an op is wrong."""
+    if ctx.passed:
+        return None
+    got, exp = ctx.outcome.outputs[1], ctx.reference.outputs[1]
+    prop = ctx.outcome.extra.get("propagated")
+    if prop is not None and np.allclose(prop, got) and not np.allclose(prop, exp):
+        return Diagnosis(
+            "ops_not_backward",
+            "Your backward() visits the nodes correctly, but some operation's _backward is wrong: "
+            "check the op exercises (value_add, value_mul, ...) first.",
+        )
+    return None
 
 
 def _no_root_grad(root):
@@ -211,15 +223,20 @@ def _no_visited(root):
         node._backward()
 
 
+#: Wrong backward passes, run on the course's Value in the run phase: a learner whose grads match
+#: one of them gets its message.
 _BACKWARD_BUGS = (
-    ("root_grad", _no_root_grad,
-     "All your gradients are 0: start the backward pass with self.grad = 1.0 (d out / d out = 1)."),
-    ("backward_order", _forward_order,
-     "You called the _backward closures inputs-first; go from the output back: "
-     "for node in reversed(topological order)."),
-    ("visited_twice", _no_visited,
-     "Nodes used more than once were processed more than once: build the topological order with a "
-     "set of visited nodes, so each node appears exactly once."),
+    Variant("root_grad", Value,
+            "All your gradients are 0: start the backward pass with self.grad = 1.0 (d out / d out = 1).",
+            options=(("backward", _no_root_grad),)),
+    Variant("backward_order", Value,
+            "You called the _backward closures inputs-first; go from the output back: "
+            "for node in reversed(topological order).",
+            options=(("backward", _forward_order),)),
+    Variant("visited_twice", Value,
+            "Nodes used more than once were processed more than once: build the topological order with a "
+            "set of visited nodes, so each node appears exactly once.",
+            options=(("backward", _no_visited),)),
 )
 
 
@@ -296,9 +313,12 @@ register(
     title="Value.backward(): the whole graph",
     reference=Value,
     cases=_op_cases([("diamond", "a graph with shared nodes"), ("neuron", "tanh(x1*w1 + x2*w2 + b)"),
-                     ("chain", "a long chain"), ("reuse", "c = a + b; d = c*c + c; d*a + d")]),
+                     ("chain", "a long chain"), ("reuse", "c = a + b; d = c*c + c; d*a + d"),
+                     ("skip", "a skip connection: y = 1.5 a; (y * 2) * 3 + y")]),
     outputs=("out.data", "input grads"),
     protocol=ValueBackward(),
+    variants=_BACKWARD_BUGS,
+    diagnoses=(_ops_not_backward,),
     hints=(
         "Build the topological order (each node after its inputs), set self.grad = 1.0, then call "
         "node._backward() for node in reversed(order).",
@@ -312,13 +332,17 @@ register(
 
 class TopoOrder(Protocol):
     """The learner's ``topological_order(root)`` on a graph of the course's Values; the output is
-    the order as node numbers (the graph's nodes are numbered by the grader)."""
+    the order as node numbers (the graph's nodes are numbered by the grader). ``extra`` holds the
+    graph, as data: ``inputs`` (node -> its inputs' numbers)."""
 
+    kind = "topological_order"
     repeat_first = False
 
     def run(self, exercise, fn, case, options):
         leaves, root = _build(Value, case)
-        number = {id(n): i for i, n in enumerate(_nodes(root))}
+        nodes = _nodes(root)
+        number = {id(n): i for i, n in enumerate(nodes)}
+        extra = {"n": len(number), "inputs": {i: [number[id(c)] for c in n._prev] for i, n in enumerate(nodes)}}
         try:
             order = call_learner(fn, root)
         except Exception as exc:
@@ -327,32 +351,32 @@ class TopoOrder(Protocol):
             err = LearnerMistake(f"Your function returned a {type(order).__name__}; it should return a list "
                                  "of the nodes.")
             return Outcome(error=capture(err))
-        return Outcome(outputs=[number.get(id(n), -1) for n in order], extra={"n": len(number)})
+        return Outcome(outputs=[number.get(id(n), -1) for n in order], extra=extra)
 
-    def judge(self, ctx):
-        leaves, root = _build(Value, ctx.case)
-        nodes = _nodes(root)
-        number = {id(n): i for i, n in enumerate(nodes)}
-        inputs = {i: [number[id(c)] for c in n._prev] for i, n in enumerate(nodes)}
-        got = list(ctx.outcome.outputs)
-        check = [OutputCheck("order", False, str(ctx.reference.outputs), str(got))]
-        if -1 in got:
-            return False, [Diagnosis("type", "Your list holds objects that are not nodes of the graph.")], check
-        if len(set(got)) < len(got):
-            return False, [Diagnosis(
-                "visited_twice",
-                "Your order lists some nodes more than once: keep a set of visited nodes.",
-            )], check
-        missing = len(nodes) - len(set(got))
-        if missing:
-            return False, [Diagnosis("missing_nodes", f"Your order misses {missing} of the {len(nodes)} nodes.")], check
-        if not _valid(got, inputs):
-            if _valid(got[::-1], inputs):
-                msg = "Your order is reversed: each node must come after its inputs, the root last."
-            else:
-                msg = "In your order a node comes before one of its inputs: every node must come after all of them."
-            return False, [Diagnosis("order", msg)], check
-        return True, [], [OutputCheck("order", True, str(ctx.reference.outputs), str(got))]
+
+def _topo_judge(ctx):
+    """The learner's order against the graph (read from the *reference* outcome: trusted data)."""
+    inputs = ctx.reference.extra["inputs"]
+    n_nodes = ctx.reference.extra["n"]
+    got = list(ctx.outcome.outputs)
+    check = [OutputCheck("order", False, str(ctx.reference.outputs), str(got))]
+    if -1 in got:
+        return False, [Diagnosis("type", "Your list holds objects that are not nodes of the graph.")], check
+    if len(set(got)) < len(got):
+        return False, [Diagnosis(
+            "visited_twice",
+            "Your order lists some nodes more than once: keep a set of visited nodes.",
+        )], check
+    missing = n_nodes - len(set(got))
+    if missing:
+        return False, [Diagnosis("missing_nodes", f"Your order misses {missing} of the {n_nodes} nodes.")], check
+    if not _valid(got, inputs):
+        if _valid(got[::-1], inputs):
+            msg = "Your order is reversed: each node must come after its inputs, the root last."
+        else:
+            msg = "In your order a node comes before one of its inputs: every node must come after all of them."
+        return False, [Diagnosis("order", msg)], check
+    return True, [], [OutputCheck("order", True, str(ctx.reference.outputs), str(got))]
 
 
 def _valid(order, inputs) -> bool:
@@ -369,6 +393,7 @@ register(
                      ("reuse", "")]),
     outputs=("order",),
     protocol=TopoOrder(),
+    judge=_topo_judge,
     hints=(
         "Depth-first: visit a node's inputs (_prev) before appending the node itself; skip nodes "
         "already visited.",

@@ -25,7 +25,7 @@ import numpy as np
 from ...backend import is_array, namespace
 from ...data import minibatches as _reference_minibatches
 from ..cases import Case, randn
-from ..compare import Diagnosis, OutputCheck
+from ..findings import Diagnosis, OutputCheck
 from ..registry import Variant, register
 from ..runner import Call, LearnerMistake, Outcome, call_learner, capture, plain
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 from ...layers import linear_backward, linear_forward, relu_backward, relu_forward
 from ...losses import softmax_cross_entropy
 from ..cases import Case, away_from_zero, randn, sizes
-from ..compare import Diagnosis, close
-from ..registry import register
-from ..runner import run_case
+from ..registry import Variant, register
 
 LESSON = "03_backprop"
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -88,7 +86,6 @@ def _loss_after_step(params, X, y, lr):
 
 
 #: (name, wrong implementation, message): shown when the learner's outputs match the wrong one.
-#: (Matched here rather than with ``Variant`` because the outputs hold dicts of arrays.)
 _VARIANTS = (
     (
         "no_relu_backward",
@@ -110,27 +107,6 @@ _VARIANTS = (
 )
 
 
-def _same(got, want) -> bool:
-    if isinstance(want, dict):
-        return isinstance(got, dict) and set(got) == set(want) and all(close(got[k], want[k]) for k in want)
-    try:
-        return close(got, want)
-    except Exception:
-        return False
-
-
-def _diagnose_variants(ctx):
-    """Name the mistake when the learner's (loss, grads, new_params) match a wrong implementation."""
-    got = ctx.outcome.outputs
-    if ctx.passed or not isinstance(got, (tuple, list)) or len(got) != 3:
-        return None
-    for name, fn, message in _VARIANTS:
-        wrong = run_case(ctx.exercise, fn, ctx.case, {}).outputs
-        if wrong is not None and all(_same(g, w) for g, w in zip(got, wrong)):
-            return Diagnosis(name, message)
-    return None
-
-
 register(
     "network.two_layer_step",
     lesson=LESSON,
@@ -140,7 +116,7 @@ register(
     points=2,
     outputs=("loss", "grads", "new_params"),
     arg_names=("params", "X", "y", "lr"),
-    diagnoses=(_diagnose_variants,),
+    variants=tuple(Variant(*v) for v in _VARIANTS),
     hints=(
         "Forward: h = X @ W1 + b1, a = relu(h), scores = a @ W2 + b2, then softmax cross-entropy.",
         "Backward in reverse order: dscores -> (da, dW2, db2) -> dh = relu backward -> (dX, dW1, db1).",
