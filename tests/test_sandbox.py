@@ -265,9 +265,9 @@ def _grade_command(user: str, root: Path, args: list) -> list:
     py = [sys.executable, "-m", "course", "grade", *map(str, args), "--no-progress"]
     if user == "root":
         return py
-    from course.instructor import bwrap
-
     import tempfile
+
+    from course.instructor import bwrap
 
     stage = tempfile.mkdtemp(prefix="course-test-stage-")  # outside the folders it makes reachable
     return bwrap._as_nobody(py, [*bwrap.python_paths(), str(REPO), str(root)], stage)
