@@ -2,7 +2,8 @@
 
 A function is reduced to the sequence of its syntax: docstrings dropped, every local name (the
 arguments, the variables, inner functions) renamed by order of first use, attribute names,
-globals such as ``np`` and constants kept. Renaming variables, reformatting or changing comments
+globals such as ``np`` and numbers kept, strings
+all alike. Renaming variables, reformatting or changing comments
 leaves that sequence as it is. Two functions are *near copies* when the sets of their 5-grams of
 that sequence overlap by at least :data:`THRESHOLD` (Jaccard), or are equal.
 
@@ -63,8 +64,8 @@ class _Normaliser(ast.NodeVisitor):
             self.out.append(self._name(node.arg))
         elif isinstance(node, ast.Attribute):
             self.out.append("." + node.attr)
-        elif isinstance(node, ast.Constant):
-            self.out.append(repr(node.value)[:40])
+        elif isinstance(node, ast.Constant):  # strings (messages) do not count, numbers do
+            self.out.append("str" if isinstance(node.value, str) else repr(node.value)[:40])
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             self.out.append(self._name(node.name))
         super().generic_visit(node)
