@@ -262,24 +262,43 @@ def run_phase(namespace, tasks, seconds: float, out) -> None:
                 send(out, b"A", a)
 
 
-def main(job_path: str) -> int:
-    with open(job_path, "rb") as fh:
-        job = pickle.load(fh)
+def _read_job(source) -> dict:
+    """The job: a file the grader wrote, or (``-``) 8 bytes of length and a pickle on stdin (a
+    pre-started sandbox waits there, its imports done, until the grader hands it a submission)."""
+    if source != "-":
+        with open(source, "rb") as fh:
+            return pickle.load(fh)
+    stdin = sys.stdin.buffer
+    size = int.from_bytes(stdin.read(8), "big")
+    data = stdin.read(size)
+    if len(data) != size:
+        os._exit(3)  # the grader went away before sending a job
+    return pickle.loads(data)
+
+
+def main(job_source: str) -> int:
     out = os.fdopen(os.dup(1), "wb", buffering=0)
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
-    os.dup2(null, 0)
     sys.stdout = sys.__stdout__ = _Null()
-    os.chdir(job["cwd"])
     sys.meta_path.append(_WithheldFinder())
-    sys.path[:0] = [job["cwd"]]
     from .channel import send_json
 
-    shell = _shell()  # imports IPython before the limits (and numpy with it)
-    import numpy  # noqa: F401  (imported once, before the learner's code)
+    shell = _shell()  # IPython, and numpy with it: imported once, before any learner's code
+    import numpy  # noqa: F401
 
-    set_limits(job["rlimits"])
+    import course.grader.protocols  # noqa: F401  (the run phase, and what the job's pickle needs)
+    import course.grader.runner  # noqa: F401
+
+    from . import wire  # noqa: F401
+
     send_json(out, {"event": "ready"})
+    job = _read_job(job_source)
+    os.dup2(null, 0)
+    os.chdir(job["cwd"])
+    sys.path[:0] = [job["cwd"]]
+    set_limits(job["rlimits"])
+    send_json(out, {"event": "job"})
     run_cells(shell, job["cells"], set(job.get("skip", ())), job["cell_timeout"], out)
     send_json(out, {"event": "cells_done"})
     run_phase(shell.user_ns, job["tasks"], job["exercise_timeout"], out)

@@ -184,7 +184,7 @@ def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits 
             view_dir = str(view.build(Path(root) / "view", registry.exercises()))
         except view.ViewError as exc:
             raise GradingError(str(exc)) from None
-        batch = grader.batch = sandbox.Batch(view_dir, root, isolation)
+        batch = grader.batch = sandbox.Batch(view_dir, root, isolation, limits)
         if isolation == "bwrap":
             probe = Path(root) / "probe"
             probe.mkdir()

@@ -110,6 +110,7 @@ def submission_json(g) -> dict:
         "copies": list(getattr(g, "copies", [])),
         "cell_errors": {str(k): v for k, v in g.cell_errors.items()},
         "seconds": g.seconds,
+        "timing": dict(getattr(g, "timing", {})),
         "exercises": {i: _exercise_json(e) for i, e in g.exercises.items()},
     }
 

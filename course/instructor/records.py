@@ -74,6 +74,7 @@ class SubmissionGrade:
     remarks: list = field(default_factory=list)
     cell_errors: dict = field(default_factory=dict)
     copies: list = field(default_factory=list)
+    timing: dict = field(default_factory=dict)  # the sandbox: seconds to ready, cells done, done
     seconds: float = 0.0
 
     @property

@@ -17,11 +17,13 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,22 +79,75 @@ class SandboxResult:
     returncode: int | None = None
     attempts: int = 0
     problem: str = ""
+    timing: dict = field(default_factory=dict)  # the last attempt: ready, cells_done, done, ended (s)
+
+
+@dataclass
+class _Started:
+    proc: subprocess.Popen
+    folder: Path
 
 
 class Batch:
-    """Per batch: the grading view (built once) and a private folder for the jobs."""
+    """Per batch: the grading view (built once), a private folder, and a pool of pre-started
+    sandboxes: each has done its imports and waits for one job on stdin; each is used by one
+    submission (one attempt) only and then ends, so nothing passes from one learner to the next."""
 
-    def __init__(self, view: str, root: str, isolation: str = "bwrap"):
+    def __init__(self, view: str, root: str, isolation: str = "bwrap", limits: Limits | None = None,
+                 prestart: bool = True):
         self.view, self.root, self.isolation = view, root, isolation
+        self.limits = limits or Limits()
+        self.prestart = prestart
         self.stage = tempfile.mkdtemp(prefix="course-stage-")
+        self.pool: queue.SimpleQueue = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def command(self, folder: Path) -> list[str]:
+        if self.isolation == "bwrap":
+            return bwrap.command(self.view, str(folder), disk_mb=self.limits.disk, stage=self.stage,
+                                 argv=["-m", "course.instructor.box", "-"])
+        return [sys.executable, "-m", "course.instructor.box", "-"]
+
+    def _start(self) -> _Started:
+        folder = Path(tempfile.mkdtemp(prefix="box-", dir=self.root))
+        os.chmod(folder, 0o755)
+        env = bwrap.environment(self.limits.disk)
+        if self.isolation == "process":
+            cwd = folder / "work"
+            cwd.mkdir()
+            env = {**env, "PYTHONPATH": self.view, "HOME": str(cwd), "TMPDIR": str(cwd),
+                   "MPLCONFIGDIR": str(cwd / ".mpl"), "IPYTHONDIR": str(cwd / ".ipython"),
+                   "COURSE_PROGRESS_FILE": str(cwd / "progress.json")}
+        proc = subprocess.Popen(self.command(folder), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=env, cwd=str(folder), start_new_session=True)
+        return _Started(proc, folder)
+
+    def take(self) -> _Started:
+        """A sandbox for one attempt (a pre-started one if there is one), and a new one started
+        in the background for the next."""
+        try:
+            box = self.pool.get_nowait()
+        except queue.Empty:
+            box = self._start()
+        with self.lock:
+            if self.prestart and not self.closed:
+                self.pool.put(self._start())
+        return box
 
     def close(self) -> None:
+        with self.lock:
+            self.closed = True
+        while True:
+            try:
+                box = self.pool.get_nowait()
+            except queue.Empty:
+                break
+            _kill(box.proc)
+            for f in (box.proc.stdin, box.proc.stdout, box.proc.stderr):
+                f.close()
+            shutil.rmtree(box.folder, ignore_errors=True)
         shutil.rmtree(self.stage, ignore_errors=True)
-
-    def command(self, job: Path, limits: Limits) -> list[str]:
-        if self.isolation == "bwrap":
-            return bwrap.command(self.view, str(job), disk_mb=limits.disk, stage=self.stage)
-        return [sys.executable, "-m", "course.instructor.box", str(job / "job.pkl")]
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -113,7 +168,8 @@ class _Watch:
 
     def __init__(self, job: dict, deadline: float):
         self.job, self.end, self.pos, self.deadline = job, deadline, 0, deadline
-        self.current = None
+        self.started = time.monotonic()
+        self.timing: dict = {}  # event -> seconds after the start, as the grader saw them
 
     def __call__(self, data: bytes) -> float:
         while len(data) - self.pos >= 11:
@@ -131,44 +187,40 @@ class _Watch:
 
     def _event(self, ev: dict) -> None:
         now, slack = time.monotonic(), 5.0
+        if ev.get("event") in ("job", "cells_done", "done"):
+            self.timing.setdefault(ev["event"], round(now - self.started, 3))
         if ev.get("event") == "cell" and ev.get("phase") == "start":
             self.deadline = min(self.end, now + float(self.job["cell_timeout"]) + slack)
         elif ev.get("event") == "task" and isinstance(ev.get("task"), int) and 0 <= ev["task"] < len(self.job["tasks"]):
             n = max(1, len(self.job["tasks"][ev["task"]]["sets"]))
             self.deadline = min(self.end, now + n * float(self.job["exercise_timeout"]) + slack)
-        elif ev.get("event") in ("cell", "cells_done", "ready"):
+        elif ev.get("event") in ("cell", "cells_done", "ready", "job"):
             self.deadline = self.end
 
 
 def _attempt(batch: Batch, job: dict, limits: Limits, deadline: float):
-    folder = Path(tempfile.mkdtemp(prefix="job-", dir=batch.root))
+    box = batch.take()
+    proc = box.proc
     try:
-        with open(folder / "job.pkl", "wb") as fh:
-            pickle.dump(job, fh)
-        os.chmod(folder / "job.pkl", 0o644)
-        os.chmod(folder, 0o755)
-        env = bwrap.environment(limits.disk)
-        cwd = folder / "work"
         if batch.isolation == "process":
-            cwd.mkdir()
-            env = {**env, "PYTHONPATH": batch.view, "HOME": str(cwd), "TMPDIR": str(cwd),
-                   "MPLCONFIGDIR": str(cwd / ".mpl"), "IPYTHONDIR": str(cwd / ".ipython"),
-                   "COURSE_PROGRESS_FILE": str(cwd / "progress.json")}
-            job = {**job, "cwd": str(cwd)}
-            with open(folder / "job.pkl", "wb") as fh:
-                pickle.dump(job, fh)
-        proc = subprocess.Popen(batch.command(folder, limits), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env, cwd=str(folder), start_new_session=True)
+            job = {**job, "cwd": str(box.folder / "work")}
+        data = pickle.dumps(job)
+        watch = _Watch(job, deadline)
         try:
-            watch = _Watch(job, deadline)
-            data, log, why = channel.read_process(proc, deadline, watch=watch)
+            proc.stdin.write(len(data).to_bytes(8, "big") + data)
+            proc.stdin.close()
+        except OSError:  # the sandbox ended before it got its job
+            pass
+        try:
+            out, log, why = channel.read_process(proc, deadline, watch=watch)
         finally:
             _kill(proc)
             proc.stdout.close()
             proc.stderr.close()
-        return data, log.decode("utf-8", "replace"), why, proc.returncode
+        watch.timing["ended"] = round(time.monotonic() - watch.started, 3)
+        return out, log.decode("utf-8", "replace"), why, proc.returncode, watch.timing
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(box.folder, ignore_errors=True)
 
 
 def _merge(res: SandboxResult, tasks: list, data: bytes) -> tuple[int | None, bool, bool]:
@@ -221,7 +273,7 @@ def run_notebook(cells: list, tasks: list, limits: Limits, *, batch: Batch) -> S
            "exercise_timeout": limits.exercise_timeout, "rlimits": limits.rlimits()}
     while True:
         res.attempts += 1
-        data, res.log, why, res.returncode = _attempt(batch, {**job, "skip": sorted(skip)}, limits, end)
+        data, res.log, why, res.returncode, res.timing = _attempt(batch, {**job, "skip": sorted(skip)}, limits, end)
         running, in_run, done = _merge(res, tasks, data)
         if done:
             res.cells["graded"] = True

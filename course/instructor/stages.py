@@ -146,6 +146,7 @@ def run(w: Work) -> bool:
 def collect(w: Work) -> bool:
     """What the sandbox said about the learner's cells (errors, skipped cells, how it ended)."""
     box, sub = w.box, w.sub
+    sub.timing = dict(box.timing)
     sub.cell_errors = {int(k) + 1: quote(v, 300) for k, v in box.cells.get("errors", {}).items()}
     for k, why in sorted(box.cells.get("skipped", {}).items()):
         sub.notes.append(f"cell {int(k) + 1} {why}: skipped, the sandbox was started again without it")
