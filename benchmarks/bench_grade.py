@@ -1,20 +1,29 @@
-"""How fast does ``course grade`` get through a class, and what does ``--jobs 2`` buy?
+"""What does grading cost per submission, and what does the OS sandbox add?
 
-Grades ``--copies`` copies (default 40) of one lesson's solution notebook, once with ``--jobs 1``
-and once with ``--jobs 2`` (same seed), and prints the seconds per submission of each and the
-parallel speed-up (jobs-1 time / jobs-2 time; the ideal on 2 free cores is 2). Every copy must
-grade 100%, or the benchmark stops.
+Grades ``--copies`` copies (default 6) of one lesson's solution notebook, in one run:
 
-Each submission costs a fresh process and Jupyter kernel (about 2-3 s of start-up on a small
-machine) plus the lesson's own cells, so the numbers depend mostly on the lesson.
+- ``bwrap``: ``course grade`` as it runs by default, each submission in its bubblewrap sandbox;
+- ``process``: the same with ``--isolation process`` (the same driver as a plain child process);
+- ``nbclient``: the floor of the old way, the notebook's own cells executed with nbclient in a
+  fresh Jupyter kernel, no grading at all;
+- ``shell``: the floor of the new way, the notebook's own cells in an IPython ``InteractiveShell``
+  in a fresh Python process, no grading at all.
 
-    python benchmarks/bench_grade.py [--lesson 00_getting_started] [--copies 40] [--jobs 2]
+It prints the seconds per submission of each, the sandbox's cost (bwrap - process) and the
+ratios to the floors. Every graded copy must score 100%, or the benchmark stops. The batch's
+fixed costs (planning the lesson, building the grading view, checking bubblewrap) are paid once
+per batch and are not in the per-submission figures.
+
+    python benchmarks/bench_grade.py [--lesson 03_backprop] [--copies 6] [--jobs 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,40 +31,67 @@ from pathlib import Path
 from course.instructor import Limits, grade_batch
 
 REPO = Path(__file__).resolve().parents[1]
+SHELL = """
+import sys, json
+from IPython.core.interactiveshell import InteractiveShell
+sh = InteractiveShell.instance()
+sh.register_magic_function(lambda line='': None, 'line', 'matplotlib')
+for cell in json.load(open(sys.argv[1]))['cells']:
+    if cell['cell_type'] == 'code':
+        sh.run_cell(''.join(cell['source']), store_history=False)
+"""
 
 
-def run(folder: Path, jobs: int, seed: int, solutions: Path, lesson: str) -> tuple[float, list]:
+def graded(folder: Path, jobs: int, solutions: Path, lesson: str, isolation: str) -> float:
+    grades, info = grade_batch([folder], solutions=solutions, jobs=jobs, lesson=lesson, seed=1234,
+                               limits=Limits(timeout=600, cell_timeout=300, exercise_timeout=120, memory=4096),
+                               progress=False, isolation=isolation)
+    bad = [g.name for g in grades if g.score != g.max_score or g.status != "graded"]
+    if bad:
+        raise SystemExit(f"{isolation}: {len(bad)} copies did not grade 100%: {bad[:3]} {grades[0].notes}")
+    return info["seconds"]
+
+
+def floor(folder: Path, kind: str) -> float:
+    env = {**os.environ, "MPLBACKEND": "Agg", "COURSE_CHECK_SEED": "0"}
     start = time.perf_counter()
-    grades, _ = grade_batch([folder], solutions=solutions, jobs=jobs, lesson=lesson, seed=seed,
-                            limits=Limits(timeout=600, cell_timeout=300, exercise_timeout=120, memory=4096),
-                            progress=False)
-    return time.perf_counter() - start, grades
+    for nb in sorted(folder.glob("*.ipynb")):
+        if kind == "nbclient":
+            cmd = [sys.executable, "-c", "import sys, nbformat; from nbclient import NotebookClient\n"
+                   "nb = nbformat.read(sys.argv[1], 4)\nNotebookClient(nb, allow_errors=True, timeout=600).execute()",
+                   str(nb)]
+        else:
+            cmd = [sys.executable, "-c", SHELL, str(nb)]
+        subprocess.run(cmd, check=True, env=env, capture_output=True, cwd=folder)
+    return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lesson", default="00_getting_started")
-    parser.add_argument("--copies", type=int, default=40)
-    parser.add_argument("--jobs", type=int, default=2, help="the parallel run's --jobs (default 2)")
+    parser.add_argument("--lesson", default="03_backprop")
+    parser.add_argument("--copies", type=int, default=6)
+    parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--solutions", default=str(REPO / "solutions"))
     args = parser.parse_args()
     solutions = Path(args.solutions)
-    source = solutions / f"{args.lesson}.ipynb"
     tmp = Path(tempfile.mkdtemp(prefix="bench-grade-"))
     try:
         for i in range(args.copies):
-            shutil.copy(source, tmp / f"learner{i:03d}.ipynb")
-        results = {}
-        for jobs in (1, args.jobs):
-            seconds, grades = run(tmp, jobs, 1234, solutions, args.lesson)
-            bad = [g.name for g in grades if g.score != g.max_score or g.status != "graded"]
-            if bad:
-                raise SystemExit(f"--jobs {jobs}: {len(bad)} copies did not grade 100%: {bad[:3]}")
-            results[jobs] = seconds
-            print(f"--jobs {jobs}: {seconds:7.1f} s for {args.copies} submissions = "
-                  f"{seconds / args.copies:.2f} s per submission")
-        print(f"speed-up with --jobs {args.jobs}: {results[1] / results[args.jobs]:.2f}x "
-              f"(lesson {args.lesson}, {args.copies} copies)")
+            shutil.copy(solutions / f"{args.lesson}.ipynb", tmp / f"learner{i:03d}.ipynb")
+        per = {}
+        for kind in ("bwrap", "process"):
+            per[kind] = graded(tmp, args.jobs, solutions, args.lesson, kind) / args.copies
+        for kind in ("shell", "nbclient"):
+            per[kind] = floor(tmp, kind) / args.copies
+        print(f"lesson {args.lesson}, {args.copies} copies, --jobs {args.jobs}; seconds per submission:")
+        for kind, label in (("bwrap", "course grade (bubblewrap sandbox)"),
+                            ("process", "course grade --isolation process"),
+                            ("shell", "cells only, IPython InteractiveShell"),
+                            ("nbclient", "cells only, nbclient + Jupyter kernel")):
+            print(f"  {label:40s} {per[kind]:6.2f} s")
+        print(f"the sandbox adds {per['bwrap'] - per['process']:+.2f} s per submission")
+        print(f"course grade / nbclient-only execution: {per['bwrap'] / per['nbclient']:.2f}x; "
+              f"/ shell-only execution: {per['bwrap'] / per['shell']:.2f}x")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

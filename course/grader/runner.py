@@ -11,7 +11,6 @@ names a variant the learner's outputs match without running any code itself.
 from __future__ import annotations
 
 from .calling import LearnerMistake, call_learner, capture, fd_gradient, plain
-from .candidates import run_candidates
 from .cases import Case, same_data
 from .outcome import ErrorInfo, Opaque, Outcome
 from .probes import run_probes
@@ -89,5 +88,7 @@ def run_reference(exercise, case_list: list[Case]) -> list[Outcome]:
         if exercise.variants:
             out.extra["variants"] = run_variants(exercise, case)
         if out.error is None:  # the grader's own candidates for the diagnosis engine, as data
+            from .candidates import run_candidates  # grader side only: not in the sandbox's view
+
             out.extra["candidates"] = run_candidates(exercise, case, out)
     return outcomes
