@@ -38,6 +38,7 @@ __all__ = [
     "beale",
     "saddle",
     "FUNCTIONS",
+    "Bowl",
     "run_optimizer",
 ]
 
@@ -255,3 +256,20 @@ def run_optimizer(step_fn, w0, n_steps, *, grad=None):
             w = float_array("the value returned by step_fn", out, fn=fn, like=w)
         path.append(xp.asarray(w, copy=True))
     return xp.stack(path)
+
+
+@dataclass(frozen=True)
+class Bowl:
+    """f(w) = 0.5 * sum(c_i w_i^2) for w of any length (5-D by default): a test function of
+    another dimension than the 2-D ones above (the optimizer exercises are graded on it too)."""
+
+    c: tuple = (1.0, 2.0, 5.0, 10.0, 20.0)
+
+    def value(self, w):
+        return 0.5 * float(sum(ci * wi * wi for ci, wi in zip(self.c, w)))
+
+    def grad(self, w):
+        import numpy as np
+
+        return np.asarray(self.c) * w
+

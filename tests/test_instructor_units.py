@@ -15,15 +15,15 @@ from nbformat import v4
 from course.grader import cases, exercises, get, run
 from course.grader.runner import ErrorInfo, Opaque, Outcome
 from course.instructor import extract, hidden, outputs, wire
-from course.instructor.grade import (
+from course.instructor.records import (
     ExerciseGrade,
     GradingError,
     SetGrade,
     SubmissionGrade,
-    _compare,
     collect_submissions,
     read_notebook,
 )
+from course.instructor.stages import _compare
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -112,7 +112,7 @@ def test_wire_rejects_object_arrays_links_fifos_and_deep_nesting(tmp_path):
 
 
 def test_malformed_outcomes_fail_their_case_not_the_batch():
-    from course.instructor.grade import TestSet
+    from course.instructor.plan import TestSet
 
     ex = get("numpy.add_bias")
     case_list = cases(ex, 1)
@@ -263,7 +263,7 @@ def test_csv_gradescope_and_feedback(tmp_path):
     outputs.write_all(tmp_path, grades, info, ["csv", "json", "gradescope"])
     with open(tmp_path / "gradebook.csv", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["submission", "lesson", *ids, "total", "max", "status", "notes"]
+    assert rows[0] == ["submission", "lesson", *ids, "total", "max", "status", "copies", "notes"]
     assert [r[0] for r in rows[1:]] == ["alice", "bob"] and rows[2][2:7] == ["1", "0.5", "0", "1.5", "3"]
     gs = json.loads((tmp_path / "gradescope" / "bob.json").read_text())
     assert gs["score"] == 1.5 and sum(t["max_score"] for t in gs["tests"]) == pytest.approx(3)

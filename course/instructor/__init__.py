@@ -1,19 +1,20 @@
 """Instructor grading: ``course grade`` turns a class's notebooks into a gradebook.
 
-The learner's code is untrusted, so it never runs in the grader's process:
+Learner code is hostile input, so it runs only inside a sandbox where no reference exists:
 
-- :mod:`course.instructor.sandbox`: one child process and one fresh Jupyter kernel per submission
-  (nbclient), with a wall-clock timeout, per-cell timeouts and limits on memory, CPU time and file
-  size; outputs are discarded (nothing printed counts).
-- :mod:`course.instructor.kernel`: inside that kernel, after the learner's cells, the grader's run
-  phase calls the learner's functions on the grader's cases (other seeds than the learner's).
-- :mod:`course.instructor.wire`: the outcomes come back as JSON plus ``.npy`` arrays, read with
-  ``allow_pickle=False`` (nothing learner-written is ever unpickled).
-- :mod:`course.instructor.extract`: the exercise -> function mapping from the *solution*
-  notebook's check cells, the lesson of a submission, and a scan of the learner's source for the
-  reference implementation or writes into the grader.
-- :mod:`course.instructor.grade`: the command; references and comparison in the grader's process.
-- :mod:`course.instructor.outputs`: gradebook.csv, grades.json, feedback/*.md, Gradescope JSON.
+- :mod:`course.instructor.grade`: the command and the batch;
+- :mod:`course.instructor.plan`: per lesson, before any learner code runs: cases, reference
+  outcomes, and the data sent into the sandbox (every reference-computed input as arrays);
+- :mod:`course.instructor.stages`: one submission as a pipeline: read -> lesson -> scan -> run ->
+  collect -> score;
+- :mod:`course.instructor.view`: the grading view of ``course`` (no references) mounted in the sandbox;
+- :mod:`course.instructor.bwrap`, :mod:`course.instructor.sandbox`: one bubblewrap sandbox per
+  submission (user, PID, network, IPC namespaces; read-only Python and view; a size-capped tmpfs;
+  hard limits); :mod:`course.instructor.box` is its driver inside;
+- :mod:`course.instructor.channel`, :mod:`course.instructor.wire`: what comes back, as frames
+  on a pipe and outcomes without pickle, read with limits;
+- :mod:`course.instructor.copies`: near copies of the reference or of classmates (AST fingerprint);
+- :mod:`course.instructor.outputs`: gradebook.csv, grades.json, feedback/*.md, Gradescope JSON;
 - :mod:`course.instructor.hidden`: instructor-supplied hidden tests (``--hidden FILE``).
 """
 

@@ -4,36 +4,40 @@
 
     course grade SUBMISSION... [--out DIR] [--format csv,json,gradescope] [--jobs N]
                  [--timeout S] [--memory MB] [--hidden FILE] [--lesson NN_topic] [--seed N]
-                 [--solutions DIR]
+                 [--solutions DIR] [--isolation bwrap|process] [--on-copy flag|zero]
 
-Each submission (a notebook, or every ``*.ipynb`` under a folder) is graded on its own, in a fresh
-kernel in a child process with limits (:mod:`course.instructor.sandbox`): its cells run, then the
-grader's run phase calls its exercise functions on the grader's cases. The outcomes come back as
-plain data; the reference values and the comparison are computed here, in the grader's process,
-which no learner code ever runs in. See the README section "Grading a class".
+Before any learner code runs, the grader prepares each lesson in sight (:mod:`.plan`: cases,
+reference outcomes, the data sent into the sandbox) and the grading view of ``course``
+(:mod:`.view`). Each submission then goes through the stages of :mod:`.stages`; its code runs
+only in its own bubblewrap sandbox (:mod:`.sandbox`, :mod:`.bwrap`), which holds no reference.
+The batch then looks for near copies (:mod:`.copies`) and writes the outputs (:mod:`.outputs`).
+See the README sections "Grading a class" and "Threat model".
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 from ..grader import registry
-from ..grader.cases import cases as make_cases
-from ..grader.compare import CaseResult, Diagnosis, compare_case
-from ..grader.grading import reference_outcomes
-from ..grader.report import Result
-from ..grader.runner import ErrorInfo, Outcome
-from ..grader.runner import run as run_phase
-from . import adjust, class_report, extract, hidden, sandbox
+from . import adjust, class_report, copies, extract, hidden, sandbox, stages, view
+from .guard import FileGuard
+from .plan import LessonPlan, PlanError, make_plan
+from .records import (
+    ExerciseGrade,
+    GradingError,
+    SetGrade,
+    SubmissionGrade,
+    collect_submissions,
+    read_notebook,
+)
 
 __all__ = [
     "GradingError",
@@ -45,187 +49,60 @@ __all__ = [
     "grade_batch",
     "add_arguments",
     "run_command",
+    "PROCESS_WARNING",
 ]
 
-MAX_NOTEBOOK_BYTES = 50 * 2**20
 FORMATS = ("csv", "json", "gradescope")
+ON_COPY = ("flag", "zero")
+PROCESS_WARNING = ("WARNING: graded without the OS sandbox (--isolation process): learner code ran as the "
+                   "grader's user and could read the grader's files")
 
 
-class GradingError(RuntimeError):
-    """The grader itself cannot run (bad option, missing solutions, a reference that fails)."""
+class Grader:
+    """Grades submissions one by one (thread safe once the lessons are prepared)."""
 
+    def __init__(self, solutions, *, seed: int, limits: sandbox.Limits, hidden_tests=None,
+                 lesson: str | None = None, hidden_source: str = "", batch: sandbox.Batch | None = None):
+        self.solutions = Path(solutions)
+        self.seed = int(seed)
+        self.limits = limits
+        self.hidden = hidden_tests or hidden.HiddenTests()
+        self.hidden_source = hidden_source or "the hidden tests"
+        self.expected = lesson
+        self.batch = batch
+        self.plans: dict = {}
+        self.guard: FileGuard | None = None
+        self._lock = threading.RLock()
+        self.known = sorted(p.stem for p in self.solutions.glob("*.ipynb")) if self.solutions.is_dir() else []
 
-@dataclass
-class SetGrade:
-    """One test set of one exercise: the cases of one seed, or the hidden ones."""
+    def plan(self, name: str) -> LessonPlan | str:
+        """The lesson's plan, or a sentence saying why it cannot be graded."""
+        with self._lock:
+            if name not in self.plans:
+                try:
+                    self.plans[name] = make_plan(name, self.solutions, self.seed, self.hidden, self.hidden_source)
+                except PlanError as exc:
+                    raise GradingError(str(exc)) from None
+            return self.plans[name]
 
-    label: str
-    hidden: bool
-    visibility: str
-    seed: int
-    n_cases: int
-    n_passed: int = 0
-    result: Result | None = None
-    note: str = ""
+    def grade(self, name: str, path: Path) -> SubmissionGrade:
+        start = time.monotonic()
+        sub = SubmissionGrade(name, str(path))
+        try:
+            stages.run_pipeline(stages.Work(sub, Path(path), self))
+        finally:
+            sub.seconds = round(time.monotonic() - start, 3)
+        return sub
 
-
-@dataclass
-class ExerciseGrade:
-    """status: passed, failed, not_attempted, error, missing, uses_reference, no_result, not_graded."""
-
-    id: str
-    title: str
-    points: float
-    score: float = 0.0
-    status: str = "not_graded"
-    sets: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
-
-    @property
-    def n_cases(self) -> int:
-        return sum(s.n_cases for s in self.sets)
-
-    @property
-    def n_passed(self) -> int:
-        return sum(s.n_passed for s in self.sets)
-
-
-@dataclass
-class SubmissionGrade:
-    """status: graded, timeout, crashed, invalid, empty, unknown_lesson, lesson_mismatch, tampering."""
-
-    name: str
-    path: str
-    lesson: str | None = None
-    status: str = "graded"
-    exercises: dict = field(default_factory=dict)
-    notes: list = field(default_factory=list)
-    remarks: list = field(default_factory=list)
-    cell_errors: dict = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def score(self) -> float:
-        return round(sum(e.score for e in self.exercises.values()), 4)
-
-    @property
-    def max_score(self) -> float:
-        return round(sum(e.points for e in self.exercises.values()), 4)
-
-    @property
-    def ran(self) -> bool:
-        """The grader could run this submission's code (whatever its score)."""
-        return self.status in ("graded", "timeout", "tampering", "empty")
-
-
-# ---------------------------------------------------------------------------------------------
-# Submissions
-
-
-def collect_submissions(paths) -> list[tuple[str, Path]]:
-    """``(name, path)`` per submission, sorted by name: files as given, folders searched for
-    ``*.ipynb`` (checkpoints skipped). The name is the path inside the folder without ``.ipynb``
-    (a file's own name for a file); names found more than once get their folder's name in front
-    (``solutions/03_backprop`` and ``notebooks/03_backprop``). A path that does not exist raises
-    :class:`GradingError`."""
-    found: list[tuple[str, str, Path]] = []  # (name, qualifier, path)
-    for p in map(Path, paths):
-        if p.is_dir():
-            for nb in sorted(p.rglob("*.ipynb")):
-                if ".ipynb_checkpoints" in nb.parts or not nb.is_file():
-                    continue
-                found.append((nb.relative_to(p).with_suffix("").as_posix(), p.resolve().name, nb))
-        elif p.exists():
-            found.append((p.stem if p.suffix == ".ipynb" else p.name, p.resolve().parent.name, p))
-        else:
-            raise GradingError(f"{p}: no such file or folder")
-    seen: set = set()
-    found = [f for f in found if not (f[2].resolve() in seen or seen.add(f[2].resolve()))]
-    counts: dict[str, int] = {}
-    for name, _, _ in found:
-        counts[name] = counts.get(name, 0) + 1
-    out, used = [], set()
-    for name, qualifier, path in found:
-        if counts[name] > 1:
-            name = f"{qualifier}/{name}" if qualifier else name
-        base, k = name, 1
-        while name in used:
-            k += 1
-            name = f"{base}-{k}"
-        used.add(name)
-        out.append((name, path))
-    return sorted(out, key=lambda item: item[0])
-
-
-# ---------------------------------------------------------------------------------------------
-# The grader's files: noticed if a submission writes to them
-
-
-class FileGuard:
-    """Notices when a submission writes to the grader's files (the solutions, the hidden tests,
-    the ``course`` package). It only reports: it never writes or deletes anything (the grades of
-    this batch are safe anyway: the grader read everything it needs before any learner code ran).
-    Files inside a git checkout are left to git (people edit them while tests run).
-
-    Submissions are checked as they finish; a change is blamed on every submission that ran
-    since the last clean check (one, with ``--jobs 1``).
-    """
-
-    def __init__(self, roots):
-        self.roots = [Path(r) for r in roots if r is not None and Path(r).exists() and not _in_checkout(Path(r))]
-        self.lock = threading.Lock()
-        self.active: set = set()
-        self.window: set = set()
-        self.flags: dict = {}  # submission -> (problems, number of suspects)
-        self.files = self._state()
-
-    def _walk(self):
-        for root in self.roots:
-            if root.is_file():
-                yield root
-                continue
-            for path in root.rglob("*"):
-                if "__pycache__" not in path.parts and (path.is_file() or path.is_symlink()):
-                    yield path
-
-    def _state(self) -> dict:
-        state = {}
-        for path in self._walk():
-            try:
-                state[path] = "link" if path.is_symlink() and not path.is_file() else hashlib.sha256(
-                    path.read_bytes()).hexdigest()
-            except OSError:
-                state[path] = "unreadable"
-        return state
-
-    def _check(self) -> list[str]:
-        now = self._state()
-        problems = [f"changed {p}" for p, h in self.files.items() if p in now and now[p] != h]
-        problems += [f"removed {p}" for p in self.files if p not in now]
-        problems += [f"added {p}" for p in now if p not in self.files]
-        self.files = now  # report each change once
-        return problems
-
-    def begin(self, name: str) -> None:
-        with self.lock:
-            self.active.add(name)
-            self.window.add(name)
-
-    def end(self, name: str) -> tuple[list, int]:
-        """``(problems, number of suspects)`` for the submission that just finished."""
-        with self.lock:
-            problems = self._check()
-            if problems:
-                for suspect in self.window:
-                    old, _ = self.flags.get(suspect, ([], 0))
-                    self.flags[suspect] = (old + problems, len(self.window))
-            self.active.discard(name)
-            self.window = set(self.active)
-            return self.flags.pop(name, ([], 0))
-
-
-def _in_checkout(path: Path) -> bool:
-    return any((p / ".git").exists() for p in [path.resolve(), *path.resolve().parents])
+    def work(self, name: str, path: Path) -> stages.Work:
+        """Like :meth:`grade`, keeping the stages' intermediate results (for copy detection)."""
+        start = time.monotonic()
+        w = stages.Work(SubmissionGrade(name, str(path)), Path(path), self)
+        try:
+            stages.run_pipeline(w)
+        finally:
+            w.sub.seconds = round(time.monotonic() - start, 3)
+        return w
 
 
 def _digest(paths) -> str:
@@ -233,325 +110,6 @@ def _digest(paths) -> str:
     for p in paths:
         h.update(str(p).encode())
     return h.hexdigest()[:12]
-
-
-# ---------------------------------------------------------------------------------------------
-# Lessons: the exercises and their test sets
-
-
-@dataclass
-class TestSet:
-    label: str
-    hidden: bool
-    visibility: str
-    seed: int
-    cases: list
-    references: list
-
-
-@dataclass
-class LessonPlan:
-    name: str
-    solution: Path
-    bindings: dict  # exercise id -> extract.Binding
-    exercises: list  # registry Exercise objects, in registry order
-    sets: dict  # exercise id -> [TestSet]
-    problems: list = field(default_factory=list)
-
-    @property
-    def max_score(self) -> float:
-        return sum(ex.points for ex in self.exercises)
-
-
-def _references(exercise, case_list, label: str) -> list[Outcome]:
-    outs = run_phase(exercise, exercise.reference, case_list)
-    for i, o in enumerate(outs):
-        if o.error is not None:
-            raise GradingError(
-                f"the reference for {exercise.id} fails on {label}, case {i + 1} "
-                f"({case_list[i].note or 'no note'}): {o.error.type}: {o.error.message}"
-            )
-    return outs
-
-
-class Grader:
-    """Grades submissions one by one (thread safe once the lessons are prepared)."""
-
-    def __init__(self, solutions, *, seed: int, limits: sandbox.Limits, hidden_tests=None,
-                 lesson: str | None = None):
-        self.solutions = Path(solutions)
-        self.seed = int(seed)
-        self.limits = limits
-        self.hidden = hidden_tests or hidden.HiddenTests()
-        self.expected = lesson
-        self.plans: dict[str, LessonPlan | str] = {}
-        self.guard: FileGuard | None = None
-        self._lock = threading.RLock()
-        self.known = sorted(p.stem for p in self.solutions.glob("*.ipynb")) if self.solutions.is_dir() else []
-
-    # -- lessons ------------------------------------------------------------------------------
-    def plan(self, name: str) -> LessonPlan | str:
-        """The lesson's plan, or a sentence saying why it cannot be graded."""
-        with self._lock:
-            return self._plan(name)
-
-    def _plan(self, name: str) -> LessonPlan | str:
-        if name in self.plans:
-            return self.plans[name]
-        path = self.solutions / f"{name}.ipynb"
-        if not path.is_file():
-            self.plans[name] = f"no solution notebook for lesson {name} in {self.solutions}"
-            return self.plans[name]
-        try:
-            nb = nbformat.read(path, as_version=4)
-        except Exception as exc:
-            raise GradingError(f"{path}: cannot read the solution notebook ({exc})") from None
-        bindings = extract.exercise_functions(nb)
-        exercises = [ex for ex in registry.exercises(name) if ex.id in bindings]
-        foreign = [i for i in bindings if i not in {ex.id for ex in registry.exercises()}]
-        if foreign:
-            raise GradingError(f"{path}: check cells name unknown exercises {foreign}")
-        if not exercises:
-            self.plans[name] = f"lesson {name} has no graded exercises (no check cells in {path})"
-            return self.plans[name]
-        sets = {}
-        for ex in exercises:
-            seed_cases = make_cases(ex, self.seed)
-            ex_sets = [TestSet(f"seed {self.seed}", False, "visible", self.seed, seed_cases,
-                               list(reference_outcomes(ex, self.seed)))]
-            for kind, what, visibility in self.hidden.for_exercise(ex.id):
-                if kind == "seed":
-                    c = make_cases(ex, what)
-                    ex_sets.append(TestSet(f"hidden seed {what}", True, visibility, what, c,
-                                           _references(ex, c, f"hidden seed {what}")))
-                else:
-                    ex_sets.append(TestSet("hidden cases", True, visibility, -1, what,
-                                           _references(ex, what, "the hidden cases")))
-            for ts in ex_sets:
-                for i, r in enumerate(ts.references):
-                    if r.error is not None:
-                        raise GradingError(f"the reference for {ex.id} fails on {ts.label}, case {i + 1}: "
-                                           f"{r.error.type}: {r.error.message}")
-            sets[ex.id] = ex_sets
-        plan = LessonPlan(name, path, bindings, exercises, sets)
-        self.plans[name] = plan
-        return plan
-
-    # -- one submission -----------------------------------------------------------------------
-    def grade(self, name: str, path: Path) -> SubmissionGrade:
-        start = time.monotonic()
-        sub = SubmissionGrade(name, str(path))
-        try:
-            self._grade(sub, Path(path))
-        finally:
-            sub.seconds = round(time.monotonic() - start, 3)
-        return sub
-
-    def _fill(self, sub: SubmissionGrade, plan: LessonPlan, status: str, note: str) -> None:
-        for ex in plan.exercises:
-            sub.exercises[ex.id] = ExerciseGrade(ex.id, ex.title, ex.points, 0.0, status, notes=[note])
-
-    def _grade(self, sub: SubmissionGrade, path: Path) -> None:
-        nb, problem = read_notebook(path)
-        if nb is None:
-            sub.status = "invalid"
-            sub.notes.append(problem)
-            if self.expected and isinstance(self.plan(self.expected), LessonPlan):
-                sub.lesson = self.expected
-                self._fill(sub, self.plan(self.expected), "not_graded", problem)
-            return
-        if problem:
-            sub.remarks.append(problem)
-        lesson, how = extract.notebook_lesson(nb, path, self.known)
-        if lesson is None:
-            if self.expected:
-                lesson, how = self.expected, "--lesson"
-            else:
-                sub.status = "unknown_lesson"
-                sub.notes.append(f"cannot tell the lesson: {how}; pass --lesson")
-                return
-        sub.lesson = lesson
-        if self.expected and lesson != self.expected:
-            sub.status = "lesson_mismatch"
-            note = f"lesson mismatch: this notebook is lesson {lesson} (from its {how}), expected {self.expected}"
-            sub.notes.append(note)
-            sub.lesson = self.expected
-            plan = self.plan(self.expected)
-            if isinstance(plan, LessonPlan):
-                self._fill(sub, plan, "not_graded", "lesson mismatch")
-            return
-        plan = self.plan(lesson)
-        if isinstance(plan, str):
-            sub.status = "unknown_lesson"
-            sub.notes.append(plan)
-            return
-        cells = extract.code_cells(nb)
-        if not any(src.strip() for _, src in cells):
-            sub.status = "empty"
-            sub.notes.append("empty notebook: no code")
-            self._fill(sub, plan, "missing", "empty notebook")
-            return
-        exercises = {ex.id: ex for ex in plan.exercises}
-        findings = extract.scan(cells, plan.bindings, exercises)
-        sub.remarks += findings.remarks
-        if findings.syntax_errors:
-            sub.remarks.append("syntax errors in cells " + ", ".join(str(i + 1) for i in findings.syntax_errors))
-        if findings.tampering:
-            sub.status = "tampering"
-            sub.notes.append("graded 0: the notebook " + "; ".join(findings.tampering) + " (review by hand)")
-            self._fill(sub, plan, "not_graded", "the notebook modifies the grader")
-            return
-        to_run = [(i, src) for i, src in cells if src.strip() and not extract.is_check_only(src)]
-        tasks = []
-        for ex in plan.exercises:
-            b = plan.bindings[ex.id]
-            tasks.append({"exercise": ex.id, "function": b.function, "forward": b.forward,
-                          "sets": [(ts.label, ts.cases) for ts in plan.sets[ex.id]]})
-        if self.guard is not None:
-            self.guard.begin(sub.name)
-        try:
-            box = sandbox.run_notebook(to_run, tasks, self.limits)
-        finally:
-            touched, suspects = self.guard.end(sub.name) if self.guard is not None else ([], 0)
-        if touched:
-            what = "; ".join(touched[:5])
-            if suspects == 1:
-                sub.status = "tampering"
-                sub.notes.append(f"graded 0: the notebook wrote to the grader's files ({what}); check them")
-                self._fill(sub, plan, "not_graded", "wrote to the grader's files")
-                return
-            sub.notes.append(f"the grader's files were modified while this and {suspects - 1} other notebook(s) "
-                             f"ran ({what}); check them; grade again with --jobs 1 to tell which")
-        sub.cell_errors = {int(k) + 1: v for k, v in (box.cells.get("errors") or {}).items()
-                           if isinstance(v, str) and str(k).isdigit()}
-        for k, why in (box.cells.get("skipped") or {}).items():
-            if str(k).isdigit() and isinstance(why, str):
-                sub.notes.append(f"cell {int(k) + 1} {why[:200]}: skipped, the kernel was restarted")
-        if box.status == "timeout":
-            sub.status = "timeout"
-            sub.notes.append(f"ran out of time ({self.limits.timeout:g} s): exercises not reached score 0")
-        elif box.status == "crashed" or not box.cells.get("graded"):
-            sub.status = "crashed" if box.status == "crashed" else sub.status
-            if box.status == "crashed":
-                last = box.log.strip().splitlines()[-1:] or ["no message"]
-                sub.notes.append(f"the grading process stopped (exit code {box.returncode}): {last[0][:300]}")
-        for t, ex in enumerate(plan.exercises):
-            sub.exercises[ex.id] = self._exercise(ex, t, plan, box, findings)
-        attempted = [e for e in sub.exercises.values() if e.status != "not_attempted"]
-        if not attempted:
-            sub.notes.append("not attempted: every exercise still raises NotImplementedError")
-        else:
-            missing = [e.id for e in sub.exercises.values() if e.status == "not_attempted"]
-            if missing:
-                sub.notes.append("not attempted: " + ", ".join(missing))
-        for e in sub.exercises.values():
-            if e.status in ("uses_reference", "missing", "no_result"):
-                sub.notes.append(f"{e.id}: {e.notes[0]}")
-
-    def _exercise(self, ex, t: int, plan: LessonPlan, box: sandbox.SandboxResult, findings) -> ExerciseGrade:
-        g = ExerciseGrade(ex.id, ex.title, ex.points)
-        binding = plan.bindings[ex.id]
-        meta = box.meta.get(t)
-        set_metas = []
-        for s, ts in enumerate(plan.sets[ex.id]):
-            sg = SetGrade(ts.label, ts.hidden, ts.visibility, ts.seed, len(ts.cases))
-            g.sets.append(sg)
-            got = box.outcomes.get((t, s))
-            if got is None:
-                sg.note = box.missing.get((t, s), "no result")
-                continue
-            outcomes, set_meta = got
-            set_metas.append(set_meta)
-            sg.result = _compare(ex, ts, outcomes)
-            sg.n_passed = sg.result.n_passed
-        if meta is None and not set_metas:
-            g.status = "no_result"
-            why = "the notebook ran out of time" if box.status == "timeout" else "the grading process stopped"
-            g.notes.append(f"no result: {why} before this exercise was graded")
-            return g
-        info = meta or set_metas[0]
-        if not info.get("found"):
-            g.status = "missing"
-            g.notes.append(f"no `{binding.function}` defined after running the notebook")
-            return g
-        if not info.get("callable", False):
-            g.status = "missing"
-            g.notes.append(f"`{binding.function}` is a {str(info.get('type', '?'))[:40]}, not a function")
-            return g
-        why = findings.uses_reference.get(ex.id)
-        if why is None and any(m.get(k) for m in [info, *set_metas] for k in
-                               ("is_reference", "same_code", "course_file", "reference_called")):
-            why = f"`{binding.function}` is or calls the course's own `{ex.reference.__name__}`"
-        if why is not None:
-            g.status = "uses_reference"
-            g.notes.append(f"uses the course's reference implementation ({why}): graded 0")
-            return g
-        total, passed = g.n_cases, g.n_passed
-        g.score = round(ex.points * passed / total, 4) if total else 0.0
-        results = [s.result for s in g.sets if s.result is not None]
-        statuses = [r.status for r in results]
-        if total and passed == total:
-            g.status = "passed"
-        elif "not_attempted" in statuses:
-            g.status = "not_attempted"
-            g.notes.append("not attempted")
-        elif results and all(s == "error" for s in statuses):
-            g.status = "error"
-        else:
-            g.status = "failed" if results else "no_result"
-        for s in g.sets:
-            if s.result is None:
-                g.notes.append(f"{s.label}: {s.note}")
-        if any(m.get("timed_out") for m in set_metas):
-            g.notes.append(f"timed out after {self.limits.exercise_timeout:g} s")
-        return g
-
-
-def _compare(ex, ts: TestSet, outcomes: list) -> Result:
-    """The compare phase, case by case: a malformed outcome fails its case, never the batch."""
-    outcomes = list(outcomes)[: len(ts.cases)]
-    while len(outcomes) < len(ts.cases):
-        outcomes.append(Outcome(error=ErrorInfo("exception", "NoResult", "no result for this case")))
-    results = []
-    for i, (case, out, ref) in enumerate(zip(ts.cases, outcomes, ts.references)):
-        try:
-            results.append(compare_case(ex, i, case, out, ref))
-        except Exception as exc:  # outputs of a shape or kind the comparison cannot read
-            results.append(CaseResult(i, case.note, False, [Diagnosis(
-                "unreadable", f"Your result could not be compared ({type(exc).__name__}: {str(exc)[:200]}).")]))
-    return Result(ex.id, ex.title, ex.lesson, ex.points, results, ex.hints, ts.seed)
-
-
-def read_notebook(path: Path):
-    """``(notebook, remark)``, or ``(None, reason)`` for a file that is not a usable notebook."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_NOTEBOOK_BYTES:
-            return None, f"not graded: {path.name} is {size / 2**20:.0f} MB (more than {MAX_NOTEBOOK_BYTES >> 20} MB)"
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        return None, f"not graded: cannot read {path.name} ({exc.strerror})"
-    except UnicodeDecodeError:
-        return None, f"not a notebook: {path.name} is not UTF-8 text"
-    if not text.strip():
-        return None, f"not a notebook: {path.name} is empty (0 cells)"
-    try:
-        nb = nbformat.reads(text, as_version=4)
-    except Exception as exc:  # NotJSONError, bad versions, ...
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        return None, f"not a notebook: {path.name} is not notebook JSON ({first})"
-    if not isinstance(nb.get("cells"), list):
-        return None, f"not a notebook: {path.name} has no cells"
-    try:
-        nbformat.validate(nb)
-    except Exception as exc:
-        msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        return nb, f"the notebook does not validate ({msg}); graded anyway"
-    return nb, ""
-
-
-# ---------------------------------------------------------------------------------------------
-# A batch
 
 
 def default_solutions() -> Path:
@@ -564,27 +122,24 @@ def default_solutions() -> Path:
     return Path(course.__file__).resolve().parents[1] / "solutions"
 
 
-def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits | None = None,
-                hidden_file=None, lesson: str | None = None, seed: int | None = None,
-                progress: bool = True, guard: bool = True) -> tuple[list[SubmissionGrade], dict]:
-    """Grade every submission; returns ``(grades sorted by name, batch info)``.
-    Raises :class:`GradingError` when the grader itself cannot run."""
-    solutions = Path(solutions) if solutions is not None else default_solutions()
-    if not solutions.is_dir():
-        raise GradingError(f"{solutions}: no solutions folder (pass --solutions DIR)")
-    if load := registry.load_errors():
-        raise GradingError("exercise modules failed to load: " + "; ".join(f"{k}: {v}" for k, v in load.items()))
-    limits = limits or sandbox.Limits()
-    ids = {ex.id for ex in registry.exercises()}
-    hidden_tests = hidden.load(hidden_file, ids) if hidden_file else None
-    if lesson is not None and not (solutions / f"{lesson}.ipynb").is_file():
-        raise GradingError(f"--lesson {lesson}: no {lesson}.ipynb in {solutions}")
-    seed = secrets.randbelow(2**31 - 1) + 1 if seed is None else int(seed)
-    submissions = collect_submissions(paths)
-    if not submissions:
-        raise GradingError("no notebooks found in " + ", ".join(map(str, paths)))
-    grader = Grader(solutions, seed=seed, limits=limits, hidden_tests=hidden_tests, lesson=lesson)
-    # prepare every lesson in sight before any learner code runs (references, case lists)
+def mark_copies(works: list, on_copy: str) -> None:
+    """Copy detection across the batch: near copies of the reference (found by :func:`stages.scan`)
+    and between classmates go into ``copies``; with ``on_copy="zero"`` those exercises score 0."""
+    pairs = copies.classmate_copies({w.sub.name: w.attempted_shapes for w in works})
+    for w in works:
+        for ex_id in sorted({k for (n, k) in pairs if n == w.sub.name}):
+            others = ", ".join(f"{o} ({s:.2f})" for o, s in pairs[(w.sub.name, ex_id)])
+            w.sub.copies.append(f"{ex_id}: near copy of {others}")
+        if on_copy == "zero":
+            for entry in w.sub.copies:
+                e = w.sub.exercises.get(entry.split(":")[0])
+                if e is not None and e.score:
+                    e.score = 0.0
+                    e.notes.append("graded 0: a near copy (--on-copy zero)")
+
+
+def _prepare(grader: Grader, submissions, lesson) -> list:
+    """Every lesson in sight, planned before any learner code runs."""
     for _, path in submissions:
         nb, _ = read_notebook(path)
         if nb is not None:
@@ -593,35 +148,66 @@ def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits 
                 grader.plan(name)
     if lesson:
         grader.plan(lesson)
-    import course
+    return [p for p in grader.plans.values() if isinstance(p, LessonPlan)]
 
-    if guard:
-        grader.guard = FileGuard([Path(course.__file__).resolve().parent, solutions.resolve(),
-                                  Path(hidden_file).resolve() if hidden_file else None])
-    start = time.monotonic()
-    results: list[SubmissionGrade] = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(submissions), desc="grading", unit="notebook", file=sys.stderr)
-    with ThreadPoolExecutor(max_workers=max(1, int(jobs))) as pool:
-        futures = {pool.submit(grader.grade, name, path): name for name, path in submissions}
-        for fut in as_completed(futures):
-            try:
-                results.append(fut.result())
-            except Exception as exc:  # a bug here must not lose the rest of the batch
-                name = futures[fut]
-                path = dict(submissions)[name]
-                note = f"the grader failed on this notebook: {type(exc).__name__}: {exc}"
-                results.append(SubmissionGrade(name, str(path), status="crashed", notes=[note]))
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix_str(futures[fut][-30:])
-    if bar is not None:
-        bar.close()
-    results.sort(key=lambda s: s.name)
-    lessons = [p for p in grader.plans.values() if isinstance(p, LessonPlan)]
+def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits | None = None,
+                hidden_file=None, lesson: str | None = None, seed: int | None = None,
+                progress: bool = True, guard: bool | None = None, isolation: str = "bwrap",
+                on_copy: str = "flag") -> tuple[list[SubmissionGrade], dict]:
+    """Grade every submission; returns ``(grades sorted by name, batch info)``.
+    Raises :class:`GradingError` when the grader itself cannot run."""
+    if isolation not in sandbox.ISOLATIONS:
+        raise GradingError(f"--isolation: {isolation!r} is not one of {', '.join(sandbox.ISOLATIONS)}")
+    if on_copy not in ON_COPY:
+        raise GradingError(f"--on-copy: {on_copy!r} is not one of {', '.join(ON_COPY)}")
+    solutions = Path(solutions) if solutions is not None else default_solutions()
+    if not solutions.is_dir():
+        raise GradingError(f"{solutions}: no solutions folder (pass --solutions DIR)")
+    if load := registry.load_errors():
+        raise GradingError("exercise modules failed to load: " + "; ".join(f"{k}: {v}" for k, v in load.items()))
+    limits = limits or sandbox.Limits()
+    hidden_tests = hidden.load(hidden_file, {ex.id for ex in registry.exercises()}) if hidden_file else None
+    if lesson is not None and not (solutions / f"{lesson}.ipynb").is_file():
+        raise GradingError(f"--lesson {lesson}: no {lesson}.ipynb in {solutions}")
+    seed = secrets.randbelow(2**31 - 1) + 1 if seed is None else int(seed)
+    submissions = collect_submissions(paths)
+    if not submissions:
+        raise GradingError("no notebooks found in " + ", ".join(map(str, paths)))
+    root = tempfile.mkdtemp(prefix="course-grade-")
+    batch = None
+    try:
+        grader = Grader(solutions, seed=seed, limits=limits, hidden_tests=hidden_tests, lesson=lesson,
+                        hidden_source=str(hidden_file or ""))
+        lessons = _prepare(grader, submissions, lesson)
+        try:
+            view_dir = str(view.build(Path(root) / "view", registry.exercises()))
+        except view.ViewError as exc:
+            raise GradingError(str(exc)) from None
+        batch = grader.batch = sandbox.Batch(view_dir, root, isolation)
+        if isolation == "bwrap":
+            probe = Path(root) / "probe"
+            probe.mkdir()
+            why = sandbox.bwrap.problem(view_dir, str(probe), batch.stage)
+            if why is not None:
+                raise GradingError(why)
+        if guard or (guard is None and isolation == "process"):
+            import course
+
+            grader.guard = FileGuard([Path(course.__file__).resolve().parent, solutions.resolve(),
+                                      Path(hidden_file).resolve() if hidden_file else None])
+        start = time.monotonic()
+        works = _grade_all(grader, submissions, jobs, progress)
+        mark_copies(works, on_copy)
+        seconds = time.monotonic() - start
+    finally:
+        if batch is not None:
+            batch.close()
+        shutil.rmtree(root, ignore_errors=True)
+    results = sorted((w.sub for w in works), key=lambda s: s.name)
+    if isolation == "process":
+        for g in results:
+            g.notes.insert(0, PROCESS_WARNING)
     info = {
         "seed": seed,
         "solutions": str(solutions),
@@ -629,12 +215,40 @@ def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits 
         "lessons": sorted(p.name for p in lessons),
         "exercises": [ex.id for ex in registry.exercises() if any(ex in p.exercises for p in lessons)],
         "limits": {"timeout": limits.timeout, "cell_timeout": limits.cell_timeout,
-                   "exercise_timeout": limits.exercise_timeout, "memory_mb": limits.memory},
+                   "exercise_timeout": limits.exercise_timeout, "memory_mb": limits.memory,
+                   "disk_mb": limits.disk, "processes": limits.processes},
+        "isolation": isolation,
+        "on_copy": on_copy,
         "jobs": int(jobs),
-        "seconds": round(time.monotonic() - start, 3),
+        "seconds": round(seconds, 3),
         "id": _digest(p for _, p in submissions),
     }
     return results, info
+
+
+def _grade_all(grader: Grader, submissions, jobs: int, progress: bool) -> list:
+    works = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(submissions), desc="grading", unit="notebook", file=sys.stderr)
+    with ThreadPoolExecutor(max_workers=max(1, int(jobs))) as pool:
+        futures = {pool.submit(grader.work, name, path): (name, path) for name, path in submissions}
+        for fut in as_completed(futures):
+            name, path = futures[fut]
+            try:
+                works.append(fut.result())
+            except Exception as exc:  # a bug here must not lose the rest of the batch
+                note = f"the grader failed on this notebook: {type(exc).__name__}: {exc}"
+                works.append(stages.Work(SubmissionGrade(name, str(path), status="crashed", notes=[note]),
+                                         Path(path), grader))
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(name[-30:])
+    if bar is not None:
+        bar.close()
+    return works
 
 
 # ---------------------------------------------------------------------------------------------
@@ -666,6 +280,14 @@ def add_arguments(parser) -> None:
                         help="the grading seed (default: a new random one, printed and saved; 0 is the learners' own)")
     parser.add_argument("--solutions", default=None, metavar="DIR",
                         help="the solution notebooks (default ./solutions, else the repository's)")
+    parser.add_argument("--isolation", default="bwrap", choices=sandbox.ISOLATIONS,
+                        help="bwrap (default): each submission in a bubblewrap sandbox; process: a plain child "
+                             "process, only where bubblewrap cannot start (a warning goes into every row)")
+    parser.add_argument("--on-copy", default="flag", choices=ON_COPY,
+                        help="near copies of the reference or of a classmate: flag them in the gradebook "
+                             "(default) or also score those exercises 0")
+    parser.add_argument("--disk", type=int, default=256, metavar="MB",
+                        help="size of the sandbox's only writable folder, a tmpfs (default 256)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     adjust.add_arguments(parser)
 
@@ -675,7 +297,7 @@ def limits_from(args) -> sandbox.Limits:
     cell = args.cell_timeout if args.cell_timeout is not None else max(5.0, min(60.0, timeout / 3))
     exercise = args.exercise_timeout if args.exercise_timeout is not None else cell
     return sandbox.Limits(timeout=timeout, cell_timeout=float(cell), exercise_timeout=float(exercise),
-                          memory=int(args.memory))
+                          memory=int(args.memory), disk=int(getattr(args, "disk", 256)))
 
 
 def run_command(args) -> int:
@@ -686,9 +308,15 @@ def run_command(args) -> int:
     if bad:
         print(f"course grade: error: --format: unknown {bad}; choose from {', '.join(FORMATS)}", file=sys.stderr)
         return 2
-    if args.jobs < 1 or args.timeout <= 0 or args.memory < 0:
-        print("course grade: error: --jobs must be >= 1, --timeout > 0 and --memory >= 0", file=sys.stderr)
-        return 2
+    for flag, value, ok in (("--jobs", args.jobs, args.jobs >= 1), ("--timeout", args.timeout, args.timeout > 0),
+                            ("--memory", args.memory, args.memory >= 0), ("--disk", args.disk, args.disk >= 1),
+                            ("--cell-timeout", args.cell_timeout, args.cell_timeout is None or args.cell_timeout > 0),
+                            ("--exercise-timeout", args.exercise_timeout,
+                             args.exercise_timeout is None or args.exercise_timeout > 0)):
+        if not ok:
+            print(f"course grade: error: {flag}: {value} is out of range (jobs >= 1, disk >= 1 MB, memory >= 0, "
+                  "timeouts > 0)", file=sys.stderr)
+            return 2
     try:
         plan = adjust.Plan(args)  # late policy and hand-graded scores: checked before any grading
     except (OSError, ValueError) as exc:
@@ -708,7 +336,8 @@ def run_command(args) -> int:
     try:
         grades, info = grade_batch(args.submissions, solutions=args.solutions, jobs=args.jobs,
                                    limits=limits_from(args), hidden_file=args.hidden, lesson=args.lesson,
-                                   seed=args.seed, progress=not args.no_progress)
+                                   seed=args.seed, progress=not args.no_progress, isolation=args.isolation,
+                                   on_copy=args.on_copy)
     except (GradingError, hidden.HiddenError) as exc:
         print(f"course grade: error: {exc}", file=sys.stderr)
         return 2

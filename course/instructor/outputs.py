@@ -50,10 +50,11 @@ def write_csv(path, grades, info) -> None:
     ids = exercise_columns(grades, info)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["submission", "lesson", *ids, "total", "max", "status", "notes"])
+        w.writerow(["submission", "lesson", *ids, "total", "max", "status", "copies", "notes"])
         for g in grades:
             cells = [_num(g.exercises[i].score) if i in g.exercises else "" for i in ids]
-            w.writerow([g.name, g.lesson or "", *cells, _num(g.score), _num(g.max_score), g.status, _notes(g)])
+            w.writerow([g.name, g.lesson or "", *cells, _num(g.score), _num(g.max_score), g.status,
+                        "; ".join(getattr(g, "copies", [])), _notes(g)])
 
 
 def _case_json(c) -> dict:
@@ -106,6 +107,7 @@ def submission_json(g) -> dict:
         "max_score": g.max_score,
         "notes": g.notes,
         "remarks": g.remarks,
+        "copies": list(getattr(g, "copies", [])),
         "cell_errors": {str(k): v for k, v in g.cell_errors.items()},
         "seconds": g.seconds,
         "exercises": {i: _exercise_json(e) for i, e in g.exercises.items()},
@@ -134,12 +136,17 @@ _STATUS_WORDS = {
 
 
 def _set_details(s, lines: list) -> None:
+    """A test set's details. For hidden sets no learner-produced text (messages, outputs,
+    tracebacks): it could carry the hidden cases out; only which cases are wrong."""
     r = s.result
     if r is None:
         lines.append(f"- {s.label}: {s.note}")
         return
     lines.append(f"- {s.label}: {s.n_passed} of {s.n_cases} cases correct")
     if r.passed:
+        return
+    if s.hidden:
+        lines += [f"  - case {c.index + 1}{f' ({c.note})' if c.note else ''}: wrong" for c in r.cases if not c.passed]
         return
     for d in r.diagnoses:
         lines.append(f"  - **{d.name}**: {d.message}")
@@ -156,7 +163,7 @@ def _set_details(s, lines: list) -> None:
         if c.error is not None and c.error.traceback:
             lines.append("")
             lines.append("    ```")
-            lines += ["    " + ln for ln in c.error.traceback.splitlines()[-12:]]
+            lines += ["    " + ln[:200] for ln in c.error.traceback.splitlines()[-12:]]
             lines.append("    ```")
 
 
@@ -194,7 +201,7 @@ def feedback_markdown(g, info) -> str:
                 _set_details(s, lines)
         lines.append("")
     if g.cell_errors:
-        lines.append("## Errors in your cells")
+        lines.append("## Errors in your cells (your code's own messages, as it raised them)")
         for k, v in sorted(g.cell_errors.items()):
             lines.append(f"- cell {k}: {_one_line(v)}")
         lines.append("")
@@ -298,6 +305,13 @@ def summary(grades, info, written=()) -> str:
     if odd:
         lines.append("graded with problems:")
         lines += [f"  {g.name}: {g.status}: {'; '.join(g.notes)[:200]}" for g in odd]
+    flagged = [g for g in grades if getattr(g, "copies", None)]
+    if flagged:
+        lines.append(f"near copies flagged in {len(flagged)} submission(s) (gradebook column 'copies', "
+                     f"--on-copy {info.get('on_copy', 'flag')})")
+    if info.get("isolation") == "process":
+        lines.append("WARNING: graded with --isolation process: learner code ran without the OS sandbox, as "
+                     "the grader's user (see the README, 'Threat model')")
     if written:
         lines.append("wrote " + ", ".join(str(p) for p in written))
     return "\n".join(lines)

@@ -30,7 +30,8 @@ import numpy as np
 
 from ..grader.runner import ErrorInfo, Opaque, Outcome
 
-__all__ = ["WireError", "dump", "load", "MAX_DEPTH", "MAX_TEXT", "MAX_JSON_BYTES", "MAX_ARRAY_BYTES"]
+__all__ = ["WireError", "dump", "load", "encode", "decode", "MAX_DEPTH", "MAX_TEXT", "MAX_JSON_BYTES",
+           "MAX_ARRAY_BYTES"]
 
 VERSION = 1
 MAX_DEPTH = 40
@@ -104,12 +105,21 @@ def _encode_error(e: ErrorInfo | None):
             "traceback": _text(e.traceback), "where": _text(e.where)}
 
 
-def dump(outcomes: list, path, meta: dict | None = None) -> None:
-    """Write ``outcomes`` (a list of Outcome) as ``path`` (JSON) and ``<path stem>.arrays/k.npy``.
+def encode(outcomes: list, meta: dict | None = None) -> tuple[bytes, list[bytes]]:
+    """``outcomes`` (a list of Outcome) as the JSON document's bytes and one ``.npy`` file's bytes
+    per array (what :func:`decode` reads back)."""
+    import io
 
-    The JSON file is written last and renamed into place, so a reader never sees half a file.
-    """
-    path = Path(path)
+    doc, arrays = _document(outcomes, meta)
+    blobs = []
+    for a in arrays:
+        buf = io.BytesIO()
+        np.save(buf, a, allow_pickle=False)
+        blobs.append(buf.getvalue())
+    return json.dumps(doc).encode("utf-8"), blobs
+
+
+def _document(outcomes: list, meta: dict | None):
     arrays: list = []
     items = [
         {
@@ -120,11 +130,21 @@ def dump(outcomes: list, path, meta: dict | None = None) -> None:
         }
         for o in outcomes
     ]
+    doc = {"$": "outcomes", "version": VERSION, "arrays": len(arrays), "outcomes": items, "meta": meta or {}}
+    return doc, arrays
+
+
+def dump(outcomes: list, path, meta: dict | None = None) -> None:
+    """Write ``outcomes`` (a list of Outcome) as ``path`` (JSON) and ``<path stem>.arrays/k.npy``.
+
+    The JSON file is written last and renamed into place, so a reader never sees half a file.
+    """
+    path = Path(path)
+    doc, arrays = _document(outcomes, meta)
     folder = path.with_suffix(".arrays")
     folder.mkdir(parents=True, exist_ok=True)
     for k, a in enumerate(arrays):
         np.save(folder / f"{k}.npy", a, allow_pickle=False)
-    doc = {"$": "outcomes", "version": VERSION, "arrays": len(arrays), "outcomes": items, "meta": meta or {}}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(doc), encoding="utf-8")
     os.replace(tmp, path)
@@ -156,8 +176,8 @@ def _regular_file(path: Path, limit: int) -> bytes:
 
 
 class _Reader:
-    def __init__(self, folder: Path, n_arrays: int):
-        self.folder = folder
+    def __init__(self, fetch, n_arrays: int):
+        self.fetch = fetch  # k -> the bytes of array k (at most ``limit`` bytes)
         self.n = n_arrays
         self.budget = MAX_ARRAY_BYTES
         self.cache: dict[int, np.ndarray] = {}
@@ -169,7 +189,9 @@ class _Reader:
             return self.cache[k].copy()
         import io
 
-        data = _regular_file(self.folder / f"{k}.npy", self.budget)
+        data = self.fetch(k, self.budget)
+        if len(data) > self.budget:
+            raise WireError(f"array {k}: the arrays are over the limit of {MAX_ARRAY_BYTES} bytes")
         self.budget -= len(data)
         try:
             a = np.load(io.BytesIO(data), allow_pickle=False)
@@ -250,17 +272,34 @@ def load(path) -> tuple[list[Outcome], dict]:
     """Read what :func:`dump` wrote: ``(outcomes, meta)``. Raises :class:`WireError` for anything
     else (the caller grades the exercise 0 with the reason)."""
     path = Path(path)
-    raw = _regular_file(path, MAX_JSON_BYTES)
+    folder = path.with_suffix(".arrays")
+    return _decode(_regular_file(path, MAX_JSON_BYTES), lambda k, limit: _regular_file(folder / f"{k}.npy", limit),
+                   path.name)
+
+
+def decode(doc: bytes, arrays: list) -> tuple[list[Outcome], dict]:
+    """Read what :func:`encode` gave (``arrays``: the bytes of each array), trusting nothing."""
+    def fetch(k, limit):
+        if not 0 <= k < len(arrays):
+            raise WireError(f"array {k}: missing")
+        return arrays[k]
+
+    if len(doc) > MAX_JSON_BYTES:
+        raise WireError(f"the outcomes are {len(doc)} bytes, more than {MAX_JSON_BYTES}")
+    return _decode(doc, fetch, "outcomes")
+
+
+def _decode(raw: bytes, fetch, name: str) -> tuple[list[Outcome], dict]:
     try:
         doc = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
-        raise WireError(f"{path.name}: not valid JSON ({type(exc).__name__})") from None
+        raise WireError(f"{name}: not valid JSON ({type(exc).__name__})") from None
     if not isinstance(doc, dict) or doc.get("$") != "outcomes" or doc.get("version") != VERSION:
-        raise WireError(f"{path.name}: not an outcomes file")
+        raise WireError(f"{name}: not an outcomes file")
     n = doc.get("arrays")
     if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= 100_000:
-        raise WireError(f"{path.name}: bad array count")
-    reader = _Reader(path.with_suffix(".arrays"), n)
+        raise WireError(f"{name}: bad array count")
+    reader = _Reader(fetch, n)
     outcomes = []
     try:
         for item in _list(doc, "outcomes"):
@@ -279,6 +318,6 @@ def load(path) -> tuple[list[Outcome], dict]:
                 extra=extra,
             ))
     except RecursionError:
-        raise WireError(f"{path.name}: nested too deeply") from None
+        raise WireError(f"{name}: nested too deeply") from None
     meta = doc.get("meta")
     return outcomes, meta if isinstance(meta, dict) else {}

@@ -15,150 +15,22 @@ import numpy as np
 from ...autograd import Value, topological_order
 from ..cases import Case
 from ..compare import Diagnosis, OutputCheck
+from ..protocols import (  # noqa: F401  (re-exported: the run phase lives in protocols)
+    EXPRESSIONS,
+    TopoOrderRun,
+    ValueBackwardRun,
+    ValueOp,
+    _build,
+    _check_value,
+    _nodes,
+    _propagate,
+)
 from ..registry import register
-from ..runner import LearnerMistake, Outcome, Protocol, call_learner, capture
 
 LESSON = "02_chain_rule"
 
-# expression name -> (number of Value inputs, function of (values..., constants...))
-EXPRESSIONS = {
-    "a + b": (2, lambda a, b: a + b),
-    "a + c": (1, lambda a, c: a + c),
-    "a + a": (1, lambda a: a + a),
-    "a * b": (2, lambda a, b: a * b),
-    "a * c": (1, lambda a, c: a * c),
-    "a * a": (1, lambda a: a * a),
-    "c + a": (1, lambda a, c: c + a),
-    "c * a": (1, lambda a, c: c * a),
-    "c - a": (1, lambda a, c: c - a),
-    "c / a": (1, lambda a, c: c / a),
-    "a ** k": (1, lambda a, k: a**k),
-    "-a": (1, lambda a: -a),
-    "a - b": (2, lambda a, b: a - b),
-    "a - c": (1, lambda a, c: a - c),
-    "a - a": (1, lambda a: a - a),
-    "a / b": (2, lambda a, b: a / b),
-    "a / c": (1, lambda a, c: a / c),
-    "exp(a)": (1, lambda a: a.exp()),
-    "log(a)": (1, lambda a: a.log()),
-    "tanh(a)": (1, lambda a: a.tanh()),
-    "sigmoid(a)": (1, lambda a: a.sigmoid()),
-    "relu(a)": (1, lambda a: a.relu()),
-    "exp(a) * a": (1, lambda a: a.exp() * a),
-    "log(a * a)": (1, lambda a: (a * a).log()),
-    "tanh(a) * tanh(a)": (1, lambda a: a.tanh() * a.tanh()),
-    # graphs for backward() and topological_order
-    "diamond": (2, lambda a, b: _diamond(a, b)),
-    "neuron": (5, lambda x1, x2, w1, w2, b: (x1 * w1 + x2 * w2 + b).tanh()),
-    "chain": (1, lambda a: _chain(a, 8)),
-    "reuse": (2, lambda a, b: _reuse(a, b)),
-}
-
-
-def _diamond(a, b):
-    p = a * b  # p is used twice: its grad must be complete before it is passed on
-    return (p + a) * p
-
-
-def _reuse(a, b):
-    c = a + b
-    d = c * c + c
-    return d * a + d
-
-
-def _chain(a, n):
-    x = a
-    for _ in range(n):
-        x = x * a + 1.0
-    return x
-
-
-def _nodes(root):
-    """The grader's own topological order of a learner's graph (through ``_prev``)."""
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        try:
-            children = list(node._prev)
-        except AttributeError:
-            raise LearnerMistake("Your Value has no _prev: keep the inputs of each result in _prev.") from None
-        stack.extend((c, False) for c in reversed(children) if id(c) not in seen)
-    return order
-
-
-def _propagate(root, upstream=1.0):
-    root.grad = upstream
-    for node in reversed(_nodes(root)):
-        node._backward()
-
-
-def _build(cls, case):
-    n, expr = EXPRESSIONS[case.extra["expr"]]
-    values = case.extra["values"]
-    leaves = [cls(v) for v in values[:n]]
-    out = expr(*leaves, *case.extra.get("consts", ()))
-    return leaves, out
-
-
-def _check_value(out, what):
-    for attr in ("data", "grad", "_backward"):
-        if not hasattr(out, attr):
-            kind = type(out).__name__
-            raise LearnerMistake(
-                f"{what} returned a {kind} without .{attr}: each operation must return a new Value "
-                "(with data, grad, _prev and _backward).",
-                "type",
-            )
-
-
-class ValueOp(Protocol):
-    """An op of the learner's Value: out.data and the inputs' grads after the grader's propagation."""
-
-    def run(self, exercise, cls, case, options):
-        try:
-            if not isinstance(cls, type):
-                raise LearnerMistake(
-                    f"Pass your Value class itself (check({exercise.id!r}, Value)), not a {type(cls).__name__}."
-                )
-            with np.errstate(all="ignore"):
-                leaves, out = call_learner(_build, cls, case)
-                _check_value(out, f"Your {case.extra['expr']}")
-                call_learner(_propagate, out, case.extra.get("upstream", 1.0))
-            outputs = (float(out.data), np.array([float(v.grad) for v in leaves]))
-        except Exception as exc:
-            return Outcome(error=capture(exc))
-        return Outcome(outputs=outputs)
-
-
-class ValueBackward(Protocol):
-    """The learner's ``backward()`` on a graph, and (for the diagnosis) the grader's own propagation
-    through the learner's ``_backward`` closures on a fresh copy of the graph."""
-
-    def run(self, exercise, cls, case, options):
-        try:
-            if not isinstance(cls, type):
-                raise LearnerMistake(f"Pass your Value class itself (check({exercise.id!r}, Value)).")
-            leaves, out = call_learner(_build, cls, case)
-            _check_value(out, "Your expression")
-            call_learner(out.backward)
-            outputs = (float(out.data), np.array([float(v.grad) for v in leaves]))
-        except Exception as exc:
-            return Outcome(error=capture(exc))
-        extra = {}
-        try:
-            leaves2, out2 = call_learner(_build, cls, case)
-            call_learner(_propagate, out2, 1.0)
-            extra["propagated"] = np.array([float(v.grad) for v in leaves2])
-        except Exception:
-            pass
-        return Outcome(outputs=outputs, extra=extra)
+class ValueBackward(ValueBackwardRun):
+    """:class:`~course.grader.protocols.ValueBackwardRun` with the diagnoses (grader side)."""
 
     def diagnose(self, ctx):
         if ctx.passed:
@@ -310,24 +182,8 @@ register(
 # topological_order(root)
 
 
-class TopoOrder(Protocol):
-    """The learner's ``topological_order(root)`` on a graph of the course's Values; the output is
-    the order as node numbers (the graph's nodes are numbered by the grader)."""
-
-    repeat_first = False
-
-    def run(self, exercise, fn, case, options):
-        leaves, root = _build(Value, case)
-        number = {id(n): i for i, n in enumerate(_nodes(root))}
-        try:
-            order = call_learner(fn, root)
-        except Exception as exc:
-            return Outcome(error=capture(exc))
-        if not isinstance(order, (list, tuple)):
-            err = LearnerMistake(f"Your function returned a {type(order).__name__}; it should return a list "
-                                 "of the nodes.")
-            return Outcome(error=capture(err))
-        return Outcome(outputs=[number.get(id(n), -1) for n in order], extra={"n": len(number)})
+class TopoOrder(TopoOrderRun):
+    """:class:`~course.grader.protocols.TopoOrderRun` with the judge (grader side)."""
 
     def judge(self, ctx):
         leaves, root = _build(Value, ctx.case)

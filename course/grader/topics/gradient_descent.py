@@ -18,63 +18,16 @@ the same random numbers.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from ...backend import is_array, namespace
 from ...data import minibatches as _reference_minibatches
 from ..cases import Case, randn
 from ..compare import Diagnosis, OutputCheck
+from ..protocols import Seeded
 from ..registry import Variant, register
-from ..runner import Call, LearnerMistake, Outcome, call_learner, capture, plain
 
 LESSON = "05_gradient_descent"
-
-
-class Seeded(Call):
-    """``fn(*args, **kwargs, rng=numpy.random.default_rng(case.extra["seed"]))``, with a new
-    generator for every call. With ``consume=True`` the returned iterable is turned into a list
-    of ``(Xb, yb)`` pairs inside the run phase (errors raised while iterating are the learner's)."""
-
-    def __init__(self, consume: bool = False):
-        super().__init__()
-        self.consume = consume
-
-    def run(self, exercise, fn, case, options):
-        fresh = dataclasses.replace(case, kwargs={**case.kwargs, "rng": np.random.default_rng(case.extra["seed"])})
-        if not self.consume:
-            return super().run(exercise, fn, fresh, options)
-        return self._consume(exercise, fn, fresh)
-
-    def _consume(self, exercise, fn, case):
-        X, y = case.args[0].copy(), case.args[1].copy()
-        try:
-            ret = call_learner(fn, X, y, *case.args[2:], **case.kwargs)
-            if ret is None:
-                raise LearnerMistake(
-                    "Your function returned None: yield each batch (yield Xb, yb) or return a list of "
-                    "(Xb, yb) pairs."
-                )
-            try:
-                items = iter(ret)
-            except TypeError:
-                raise LearnerMistake(
-                    f"Your function returned a {type(ret).__name__}, which cannot be looped over: yield each "
-                    "batch (yield Xb, yb)."
-                ) from None
-            batches = []
-            for i, item in enumerate(call_learner(list, items)):
-                if not isinstance(item, (tuple, list)) or len(item) != 2:
-                    what = f"{len(item)} values" if isinstance(item, (tuple, list)) else f"a {type(item).__name__}"
-                    raise LearnerMistake(f"Batch {i} is {what}; each batch should be a pair (Xb, yb).")
-                batches.append((plain(item[0]), plain(item[1])))
-                if len(batches) > 10 * case.args[0].shape[0] + 10:
-                    raise LearnerMistake("Your iterator never stops: one epoch has at most N batches.")
-        except Exception as exc:
-            return Outcome(error=capture(exc))
-        mutated = tuple(n for n, a, o in zip(("X", "y"), (X, y), case.args) if not np.array_equal(a, o))
-        return Outcome(outputs=batches, mutated=mutated)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,27 +8,16 @@ the bug (no bias correction, eps inside the square root, L2 instead of decoupled
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ... import functions as _functions
+from ...functions import Bowl as _Bowl
 from ...optim import adagrad, adam, adamw, momentum_classic, momentum_ema, rmsprop, sgd
 from ..cases import Case
 from ..registry import Variant, register
 from ..runner import Trajectory
 
 STEPS = 20
-
-
-@dataclass(frozen=True)
-class _Bowl:
-    """f(w) = 0.5 * sum(c_i w_i^2) in 5-D: a shape other than the 2-D test functions'."""
-
-    c: tuple = (1.0, 2.0, 5.0, 10.0, 20.0)
-
-    def grad(self, w):
-        return np.asarray(self.c) * w
 
 
 def _lookup(name):
