@@ -253,7 +253,7 @@ def gradescope_results(g, info) -> dict:
     header = [f"Lesson {g.lesson or 'unknown'}: {_num(g.score)} / {_num(g.max_score)}"]
     header += g.notes
     return {
-        "score": g.score,
+        "score": round(sum(t["score"] for t in tests), 4),  # what Gradescope shows: the sum of the tests
         "execution_time": int(round(g.seconds)),
         "output": "\n\n".join(header),
         "output_format": "md",
