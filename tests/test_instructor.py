@@ -415,7 +415,7 @@ def test_hidden_tests_and_gradescope_visibility(tmp_path):
     by_name = {t["name"]: t for t in res["tests"]}
     hidden_cases = [t for n, t in by_name.items() if n.startswith("numpy.standardize") and "hidden cases" in n]
     assert len(hidden_cases) == 1 and hidden_cases[0]["visibility"] == "hidden" and hidden_cases[0]["score"] == 0
-    seed_tests = [t for n, t in by_name.items() if "hidden seed 77" in n]
+    seed_tests = [t for n, t in by_name.items() if "(hidden tests" in n]  # labels name no seed
     assert len(seed_tests) == 3 and {t["visibility"] for t in seed_tests} == {"after_published"}  # from "*"
     assert res["score"] == pytest.approx(sum(t["score"] for t in res["tests"]))
     assert 2 < res["score"] < 3

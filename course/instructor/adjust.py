@@ -18,11 +18,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from .outputs import _file_name
+from .store import atomic_write_bytes
 
 __all__ = ["apply", "atomic_write"]
 
@@ -32,14 +31,7 @@ _MARK = "\n<!-- adjustments -->\n"
 
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(Path(path), text.encode("utf-8"))
 
 
 def _num(x) -> str:

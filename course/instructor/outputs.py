@@ -15,10 +15,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import time
 from pathlib import Path
+
+from .store import atomic_write_bytes
 
 __all__ = ["write_all", "write_csv", "write_json", "feedback_markdown", "gradescope_results", "summary"]
 
@@ -47,14 +50,16 @@ def _notes(g) -> str:
 
 
 def write_csv(path, grades, info) -> None:
+    """The gradebook, written atomically (it is rewritten after every graded submission)."""
     ids = exercise_columns(grades, info)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["submission", "lesson", *ids, "total", "max", "status", "copies", "notes"])
-        for g in grades:
-            cells = [_num(g.exercises[i].score) if i in g.exercises else "" for i in ids]
-            w.writerow([g.name, g.lesson or "", *cells, _num(g.score), _num(g.max_score), g.status,
-                        "; ".join(getattr(g, "copies", [])), _notes(g)])
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["submission", "lesson", *ids, "total", "max", "status", "copies", "notes"])
+    for g in grades:
+        cells = [_num(g.exercises[i].score) if i in g.exercises else "" for i in ids]
+        w.writerow([g.name, g.lesson or "", *cells, _num(g.score), _num(g.max_score), g.status,
+                    "; ".join(getattr(g, "copies", [])), _notes(g)])
+    atomic_write_bytes(Path(path), buf.getvalue().encode("utf-8"))
 
 
 def _case_json(c) -> dict:
@@ -117,7 +122,7 @@ def submission_json(g) -> dict:
 
 def write_json(path, grades, info) -> None:
     doc = {"batch": info, "submissions": [submission_json(g) for g in grades]}
-    Path(path).write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
+    atomic_write_bytes(Path(path), json.dumps(doc, indent=1, default=str).encode("utf-8"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,7 +184,7 @@ def feedback_markdown(g, info) -> str:
     pct = f" ({100 * g.score / g.max_score:.0f}%)" if g.max_score else ""
     lines.append(f"**Lesson:** {g.lesson or 'unknown'}  ")
     lines.append(f"**Score:** {_num(g.score)} / {_num(g.max_score)}{pct}  ")
-    lines.append(f"**Graded:** {time.strftime('%Y-%m-%d %H:%M')} with test seed {info.get('seed')}")
+    lines.append(f"**Graded:** {time.strftime('%Y-%m-%d %H:%M')} (batch {info.get('id', '')})")
     lines.append("")
     if g.notes:
         lines.append("## Notes")
@@ -249,7 +254,7 @@ def gradescope_results(g, info) -> dict:
     header = [f"Lesson {g.lesson or 'unknown'}: {_num(g.score)} / {_num(g.max_score)}"]
     header += g.notes
     return {
-        "score": g.score,
+        "score": round(sum(t["score"] for t in tests), 4),  # what Gradescope shows: the sum of the tests
         "execution_time": int(round(g.seconds)),
         "output": "\n\n".join(header),
         "output_format": "md",

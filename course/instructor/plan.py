@@ -145,6 +145,16 @@ def task_for(ex, binding, sets) -> dict:
     return task
 
 
+#: The grader's own cases of an exercise come from this many seeds: three times the cases of a
+#: check cell, so that one case weighs a third as much and partial credit barely depends on the seed.
+SEEDS_PER_SET = 3
+
+
+def set_seeds(seed: int) -> list[int]:
+    """The seeds whose cases make up an exercise's graded test set (the first is ``seed``)."""
+    return [int(seed) + 7919 * k for k in range(SEEDS_PER_SET)]
+
+
 def make_plan(name: str, solutions: Path, seed: int, hidden_tests, hidden_source: str) -> LessonPlan | str:
     """The plan of lesson ``name``, or a sentence saying why it cannot be graded. Raises
     :class:`PlanError` for what the instructor must fix."""
@@ -168,12 +178,14 @@ def make_plan(name: str, solutions: Path, seed: int, hidden_tests, hidden_source
         return f"lesson {name} has no graded exercises (no check cells in {path})"
     sets = {}
     for ex in exercises:
-        seed_cases = make_cases(ex, seed)
-        ex_sets = [TestSet(f"seed {seed}", False, "visible", seed, seed_cases, list(reference_outcomes(ex, seed)))]
-        for kind, what, visibility in hidden_tests.for_exercise(ex.id):
-            if kind == "seed":
+        seeds = set_seeds(seed)
+        seed_cases = [c for s in seeds for c in make_cases(ex, s)]
+        refs = [r for s in seeds for r in reference_outcomes(ex, s)]
+        ex_sets = [TestSet("tests", False, "visible", seed, seed_cases, refs)]
+        for k, (kind, what, visibility) in enumerate(hidden_tests.for_exercise(ex.id), start=1):
+            if kind == "seed":  # labels never show a seed: a learner must not be able to draw the cases
                 c = make_cases(ex, what)
-                ex_sets.append(TestSet(f"hidden seed {what}", True, visibility, what, c,
+                ex_sets.append(TestSet(f"hidden tests {k}", True, visibility, what, c,
                                        _references(ex, c, f"hidden seed {what}", hidden_source)))
             else:
                 ex_sets.append(TestSet("hidden cases", True, visibility, -1, what,

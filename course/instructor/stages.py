@@ -128,7 +128,11 @@ def run(w: Work) -> bool:
     if guard is not None:
         guard.begin(w.sub.name)
     try:
-        w.box = sandbox.run_notebook(to_run, w.plan.tasks, w.config.limits, batch=w.config.batch)
+        sandboxes = w.config.sandboxes  # here, or on a Dask worker (course.instructor.executors)
+        if sandboxes is None:
+            w.box = sandbox.run_notebook(to_run, w.plan.tasks, w.config.limits, batch=w.config.batch)
+        else:
+            w.box = sandboxes(to_run, w.plan.tasks, w.config.limits)
     finally:
         touched, suspects = guard.end(w.sub.name) if guard is not None else ([], 0)
     if touched:
