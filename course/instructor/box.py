@@ -288,8 +288,8 @@ def main(job_source: str) -> int:
     import numpy  # noqa: F401
 
     import course.grader.protocols  # noqa: F401  (the run phase, and what the job's pickle needs)
-    import course.grader.topic_protocols  # noqa: F401
     import course.grader.runner  # noqa: F401
+    import course.grader.topic_protocols  # noqa: F401
 
     from . import wire  # noqa: F401
 

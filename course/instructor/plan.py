@@ -89,7 +89,7 @@ def _protocol_spec(ex):
     if owner.__module__ not in SANDBOX_PROTOCOL_MODULES:
         raise PlanError(f"exercise {ex.id}: the run phase of its protocol {cls.__qualname__} is defined in "
                         f"{owner.__module__}, which the sandbox does not hold; define `run` in "
-                        "course/grader/topic_protocols.py (no reference there) and keep judges and diagnoses in the topic")
+                        "course/grader/topic_protocols.py (no reference there); keep judges and diagnoses in the topic")
     plain = (type(None), bool, int, float, str, tuple)
     state = {k: v for k, v in vars(ex.protocol).items() if isinstance(v, plain)}
     return owner.__module__, owner.__qualname__, state
