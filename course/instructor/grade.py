@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from ..grader import registry
-from . import adjust, class_report, copies, executors, extract, hidden, sandbox, stages, view
+from . import class_report, copies, executors, extract, grade_options, hidden, sandbox, stages, view
 from .batch import grade_all
 from .guard import FileGuard
 from .plan import LessonPlan, PlanError, make_plan
@@ -298,7 +298,7 @@ def add_arguments(parser) -> None:
                         help="do not grade again the submissions already graded into --out (same notebook, "
                              "seed, solutions and hidden tests): go on with an interrupted batch")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    adjust.add_arguments(parser)
+    grade_options.add_arguments(parser)
 
 
 def limits_from(args) -> sandbox.Limits:
@@ -327,7 +327,7 @@ def run_command(args) -> int:
                   "timeouts > 0)", file=sys.stderr)
             return 2
     try:
-        plan = adjust.Plan(args)  # late policy and hand-graded scores: checked before any grading
+        plan = grade_options.Plan(args)  # late policy and hand-graded scores: checked before any grading
     except (OSError, ValueError) as exc:
         print(f"course grade: error: {exc}", file=sys.stderr)
         return 2

@@ -123,7 +123,7 @@ def _page(q: Question, rows: list[tuple[str, str]]) -> str:
 
 def collect(submissions: list, solutions, out) -> list[Path]:
     """Write one page per question and ``scores.csv`` (keeping scores already entered)."""
-    from .grade import collect_submissions
+    from .records import collect_submissions
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
