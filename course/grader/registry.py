@@ -30,6 +30,9 @@ LESSONS = (
     "06_momentum",
     "07_adaptive",
     "08_schedules",
+    "09_initialization",
+    "10_normalization",
+    "11_regularization",
 )
 
 _ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")

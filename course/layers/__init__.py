@@ -42,6 +42,8 @@ from .normalization import (  # noqa: E402
     layernorm_backward,
     layernorm_forward,
 )
+from .prelu import prelu_backward, prelu_forward  # noqa: E402
+from .residual import residual_backward, residual_forward  # noqa: E402
 
 __all__ += [
     "batchnorm_forward",
@@ -50,4 +52,8 @@ __all__ += [
     "layernorm_backward",
     "dropout_forward",
     "dropout_backward",
+    "prelu_forward",
+    "prelu_backward",
+    "residual_forward",
+    "residual_backward",
 ]
