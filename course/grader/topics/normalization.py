@@ -49,9 +49,10 @@ def _bn_cases(rng):
     ]
 
 
-def _variant_forward(*, unbiased=True, reversed_momentum=False, eval_batch_stats=False, update=True):
+def _variant_forward(*, unbiased=True, reversed_momentum=False, eval_batch_stats=False, update=True, eps_used=True):
     def forward(x, gamma, beta, bn_param):
         mode, eps, m = bn_param.get("mode", "train"), bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.1)
+        eps = eps if eps_used else 0.0
         if mode == "train" or eval_batch_stats:
             mean, var = x.mean(axis=0), x.var(axis=0)
             if mode == "train" and update:
@@ -127,6 +128,9 @@ register(
         Variant("eval_uses_batch_stats", _variant_forward(eval_batch_stats=True),
                 "In eval mode you normalised with the batch's own mean and variance; eval mode uses the "
                 "running statistics, so that a prediction does not depend on the other examples of the batch."),
+        Variant("eps_missing", _variant_forward(eps_used=False),
+                "You divided by sqrt(var) without eps: add bn_param['eps'] inside the square root, "
+                "sqrt(var + eps), as PyTorch does (it also keeps a constant feature from dividing by 0)."),
         Variant("running_stats_not_updated", _variant_forward(update=False),
                 "Your train mode does not update bn_param['running_mean'] and bn_param['running_var']; "
                 "eval mode needs them. Update them in place in bn_param at every training step."),

@@ -130,6 +130,13 @@ def _dropout_scaled_at_eval(x, p, train=True, rng=None):
     return dropout_forward(x, p, train, rng)
 
 
+def _dropout_one_mask(x, p, train=True, rng=None):
+    if not train or p == 0:
+        return x, None
+    mask = (np.random.default_rng(rng).random(x.shape[-1:]) >= p) / (1 - p)
+    return x * mask, None
+
+
 def _dropout_keep_prob(x, p, train=True, rng=None):
     if not train or p == 0:
         return x, None
@@ -151,6 +158,9 @@ register(
         Variant("scaled_at_eval", _dropout_scaled_at_eval,
                 "Your eval mode scales x by 1 - p; with inverted dropout the scaling happens during "
                 "training (divide by 1 - p), and eval mode returns x unchanged."),
+        Variant("one_mask_for_the_batch", _dropout_one_mask,
+                "You drew one mask per feature and used it for every example; each unit of each example "
+                "is dropped independently: draw u with the shape of x, rng.random(x.shape)."),
         Variant("p_is_keep_probability", _dropout_keep_prob,
                 "You treated p as the probability of KEEPING a unit; here, as in PyTorch's nn.Dropout(p), "
                 "p is the probability of DROPPING one: keep where u >= p, scale by 1 / (1 - p)."),
@@ -215,8 +225,9 @@ register(
         Variant("ties_improve", _TiesImprove,
                 "A value equal to best - min_delta is not an improvement: use a strict comparison (<, not <=)."),
         Variant("best_weights_not_copied", _NotCopied,
-                "restore() brought back the LAST weights, not the best: keep copies (w.copy()) of the "
-                "parameters when the value improves; a reference to the arrays changes as training goes on."),
+                "After restore() the parameters are not those of the best check: keep COPIES (w.copy()) of "
+                "the parameters when the value improves (the arrays themselves keep changing as training "
+                "goes on), and copy them back in place in restore(), params[k][...] = saved[k]."),
         Variant("mode_ignored", _MinOnly,
                 "With mode='max' (an accuracy), higher is better: value > best + min_delta is the improvement."),
     ),
@@ -257,6 +268,12 @@ def _own_stats(X_train, X_val, X_test):
     return tuple(standardize_splits(X, X, X)[0] for X in (X_train, X_val, X_test))
 
 
+def _unbiased_std(X_train, X_val, X_test):
+    m, s = X_train.mean(axis=0), X_train.std(axis=0, ddof=1)
+    s = np.where(s > 0, s, 1.0)
+    return tuple((X - m) / s for X in (X_train, X_val, X_test))
+
+
 def _zero_std(X_train, X_val, X_test):
     m, s = X_train.mean(axis=0), X_train.std(axis=0)
     return tuple((X - m) / s for X in (X_train, X_val, X_test))
@@ -277,6 +294,9 @@ register(
         Variant("each_split_own_stats", _own_stats,
                 "You standardised each split with its own statistics; the model learned on the training "
                 "scale, so validation and test must use X_train's mean and std too."),
+        Variant("unbiased_std", _unbiased_std,
+                "You used the unbiased std (ddof=1); the standardiser uses X_train.std(axis=0), dividing by "
+                "N, as scikit-learn's StandardScaler does."),
         Variant("zero_std", _zero_std,
                 "A feature that is constant in X_train has std 0, and you divided by it (NaN or inf): use 1 "
                 "as its scale, np.where(std > 0, std, 1)."),
