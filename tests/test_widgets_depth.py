@@ -34,6 +34,16 @@ def test_controls_redraw():
     assert np.all(np.isfinite(explorer.profile["grad_norms"]))
 
 
+def test_set_changes_several_controls_with_one_run():
+    explorer = DepthExplorer(depth=5)
+    runs = explorer.n_runs
+    profile = explorer.set(depth=8, activation="tanh", init="xavier", residual=True)
+    assert explorer.n_runs == runs + 1
+    assert (profile["depth"], profile["activation"], profile["init"], profile["residual"]) == (8, "tanh", "xavier", True)
+    with pytest.raises(ValueError, match="no control 'width'"):
+        explorer.set(width=3)
+
+
 def test_bad_settings():
     with pytest.raises(ValueError, match="init"):
         gradient_profile(5, "zeros", "relu")

@@ -99,12 +99,32 @@ class DepthExplorer:
         self.output = w.Output()
         self.widget = w.VBox([w.HBox([self.depth, self.init]), w.HBox([self.activation, self.residual]),
                               self.status, self.output])
+        self._quiet = False  # set while several controls change at once: one run at the end
         for control in (self.depth, self.init, self.activation, self.residual):
-            control.observe(lambda change: self.update(), names="value")
+            control.observe(self._on_change, names="value")
         self.n_runs = 0
         self.profile: dict = {}
         self.figure = None
         self.update()
+
+    def _on_change(self, change):
+        if not self._quiet:
+            self.update()
+
+    def set(self, **values) -> dict:
+        """Change several controls at once (``depth=``, ``init=``, ``activation=``, ``residual=``),
+        as if chosen with the mouse, and recompute once; returns ``profile``."""
+        unknown = [name for name in values if name not in ("depth", "init", "activation", "residual")]
+        if unknown:
+            raise ValueError(f"DepthExplorer.set: no control {unknown[0]!r}; the controls are depth, init, "
+                             "activation and residual")
+        self._quiet = True
+        try:
+            for name, value in values.items():
+                getattr(self, name).value = value
+        finally:
+            self._quiet = False
+        return self.update()
 
     def update(self) -> dict:
         """Recompute the profile with the current settings and redraw it; returns ``profile``."""
