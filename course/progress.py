@@ -7,7 +7,11 @@ small JSON file:
 - otherwise ``~/.backprop-course/progress.json``.
 
 While pytest runs (``PYTEST_CURRENT_TEST`` is set) and no ``COURSE_PROGRESS_FILE`` is given,
-nothing is recorded, so tests never write to your home directory.
+nothing is recorded, so tests never write to your home directory. Nor is anything recorded for a
+notebook of the course's ``solutions/`` folder (it holds the file :data:`SOLUTIONS_MARKER`): an
+instructor who runs a solution notebook in Jupyter does not collect a learner's progress. The
+notebook's folder is read from ``$JPY_SESSION_NAME`` (Jupyter sets it to the notebook's path)
+or else is the kernel's working directory, which Jupyter sets to the notebook's folder.
 
 See it with ``course.progress.show()`` in a notebook, or ``course progress`` in a terminal.
 """
@@ -21,9 +25,28 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["progress_file", "load", "record", "reset", "summary", "table", "show", "add_arguments", "run"]
+__all__ = [
+    "SOLUTIONS_MARKER", "in_solutions", "progress_file", "load", "record", "reset", "summary", "table", "show",
+    "add_arguments", "run",
+]
 
 _VERSION = 1
+
+#: A file with this name marks a folder of solution notebooks: checks run there are not recorded.
+SOLUTIONS_MARKER = ".course-solutions"
+
+
+def in_solutions() -> bool:
+    """Whether this kernel runs a notebook of a solutions folder (one holding SOLUTIONS_MARKER)."""
+    places = []
+    session = os.environ.get("JPY_SESSION_NAME")
+    if session:
+        places.append(Path(session).expanduser().parent)
+    places.append(Path.cwd())
+    try:
+        return any((place / SOLUTIONS_MARKER).is_file() for place in places)
+    except OSError:
+        return False
 
 
 def progress_file() -> Path | None:
@@ -33,7 +56,7 @@ def progress_file() -> Path | None:
         if env.strip().lower() in ("", "off", "none", "0"):
             return None
         return Path(env).expanduser()
-    if os.environ.get("PYTEST_CURRENT_TEST"):
+    if os.environ.get("PYTEST_CURRENT_TEST") or in_solutions():
         return None
     return Path.home() / ".backprop-course" / "progress.json"
 

@@ -1,5 +1,6 @@
-"""Functional layers: every ``*_forward`` returns ``(out, cache)``; every ``*_backward(dout, cache)``
-returns the gradients of the forward's array inputs, in order.
+"""The layers of the reference library (CS231n's contract): every ``*_forward`` returns
+``(out, cache)`` and the matching ``*_backward(dout, cache)`` returns the gradients of the
+forward's array inputs, in order.
 
 Shapes use fixed letters: N batch, D input features, M outputs, C classes.
 
@@ -7,10 +8,13 @@ Each module's ``__all__`` is its public list; this package exports their union (
 import it below and add its ``__all__``; nothing is listed twice).
 """
 
-from . import activations, dropout, linear, normalization
+from . import activations, dropout, linear, normalization, prelu, residual
 from .activations import *  # noqa: F403
 from .dropout import *  # noqa: F403
 from .linear import *  # noqa: F403
 from .normalization import *  # noqa: F403
+from .prelu import *  # noqa: F403
+from .residual import *  # noqa: F403
 
-__all__ = [*linear.__all__, *activations.__all__, *normalization.__all__, *dropout.__all__]
+__all__ = [*linear.__all__, *activations.__all__, *normalization.__all__, *dropout.__all__, *prelu.__all__,
+           *residual.__all__]
