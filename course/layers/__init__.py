@@ -1,6 +1,5 @@
-"""The layers of the reference library (CS231n's contract): every ``*_forward`` returns
-``(out, cache)`` and the matching ``*_backward(dout, cache)`` returns the gradients of the
-forward's array inputs, in order.
+"""Functional layers: every ``*_forward`` returns ``(out, cache)``; every ``*_backward(dout, cache)``
+returns the gradients of the forward's array inputs, in order.
 
 Shapes use fixed letters: N batch, D input features, M outputs, C classes.
 
