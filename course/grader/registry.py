@@ -30,6 +30,9 @@ LESSONS = (
     "06_momentum",
     "07_adaptive",
     "08_schedules",
+    "12_big_data",
+    "13_distributed",
+    "14_hardware",
 )
 
 _ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
