@@ -154,6 +154,19 @@ def _ring_gather_off_by_one(x, comm):
     return np.concatenate(chunks).reshape(np.shape(x))
 
 
+def _ring_generic(x, comm, direction=1, gather_adds=False):
+    K, r = comm.Get_size(), comm.Get_rank()
+    chunks = [c.copy() for c in np.array_split(np.array(x, copy=True).reshape(-1), K)]
+    dest, source = (r + direction) % K, (r - direction) % K
+    for s in range(K - 1):
+        got = comm.sendrecv(chunks[(r - s) % K], dest=dest, source=source)
+        chunks[(r - s - 1) % K] = chunks[(r - s - 1) % K] + got
+    for s in range(K - 1):
+        got = comm.sendrecv(chunks[(r + 1 - s) % K], dest=dest, source=source)
+        chunks[(r - s) % K] = chunks[(r - s) % K] + got if gather_adds else got
+    return np.concatenate(chunks).reshape(np.shape(x))
+
+
 register(
     "parallel.ring_allreduce",
     lesson=LESSON,
@@ -171,6 +184,12 @@ register(
         Variant("whole_vector_each_step", _ring_whole_vector,
                 "Your sums are right, but each rank sends its whole vector K - 1 times, (K - 1) * n numbers. "
                 "Cut x into K chunks and send one chunk per step: 2 (K - 1) / K * n in all."),
+        Variant("all_gather_adds", lambda x, comm: _ring_generic(x, comm, gather_adds=True),
+                "In the all-gather the received chunk is already complete: replace your copy with it "
+                "(chunks[c] = received), do not add it again."),
+        Variant("ring_direction_reversed", lambda x, comm: _ring_generic(x, comm, direction=-1),
+                "Your ring runs the other way (sending to r - 1) with the chunk indices of a ring that sends to "
+                "r + 1: send to (r + 1) % K and receive from (r - 1) % K."),
         Variant("all_gather_off_by_one", _ring_gather_off_by_one,
                 "In the all-gather, rank r must send the chunk it has just completed, (r + 1 - s) mod K at "
                 "step s, and receive chunk (r - s) mod K; your indices are one behind, so unfinished chunks "
@@ -269,6 +288,15 @@ def _stale_too_fresh(A, b, w0, lr, staleness, steps, staleness_aware=False):
     return stale_gradient_descent(A, b, w0, lr, max(staleness - 1, 0), steps, staleness_aware)
 
 
+def _stale_negative_index(A, b, w0, lr, staleness, steps, staleness_aware=False):
+    path = np.zeros((steps + 1, len(w0)))
+    path[0] = w0
+    for t in range(steps):
+        s = t - staleness  # negative early on: Python counts from the end of the path
+        path[t + 1] = path[t] - (lr / (1 + staleness) if staleness_aware else lr) * (A @ path[s] - b)
+    return path
+
+
 def _stale_aware_ignored(A, b, w0, lr, staleness, steps, staleness_aware=False):
     return stale_gradient_descent(A, b, w0, lr, staleness, steps)
 
@@ -292,6 +320,9 @@ register(
         Variant("one_step_too_fresh", _stale_too_fresh,
                 "Your gradients are one step too fresh: at step t use path[t - staleness], not "
                 "path[t - staleness + 1]."),
+        Variant("negative_index", _stale_negative_index,
+                "During the first steps t - staleness is negative, and path[t - staleness] reads from the END of "
+                "the path (rows that are still zero): use s = max(0, t - staleness)."),
         Variant("aware_lr_ignored", _stale_aware_ignored,
                 "With staleness_aware=True divide the step by 1 + (the gradient's actual delay)."),
         Variant("aware_nominal_delay", _stale_nominal,

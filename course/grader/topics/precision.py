@@ -60,6 +60,10 @@ def _rel_everywhere(x):
     return out
 
 
+def _float32_instead(x):
+    return round_trip(x, "float32")
+
+
 def _bfloat16_instead(x):
     return round_trip(x, "bfloat16")
 
@@ -84,6 +88,8 @@ register(
         Variant("rel_error_over_overflowed", _rel_everywhere,
                 "Your max_rel_error includes entries that overflowed or underflowed; take it over the entries that "
                 "survived, x and back non-zero and finite (overflow and underflow are counted apart)."),
+        Variant("float32_instead", _float32_instead,
+                "Your values were rounded to float32 (nearly nothing is lost): cast with x.astype(np.float16)."),
         Variant("bfloat16_instead", _bfloat16_instead,
                 "Your values were rounded like bfloat16 (8 mantissa bits): cast with x.astype(np.float16)."),
     ),
@@ -170,6 +176,10 @@ def _tracker_kept(state, found_inf, *, init_scale=2.0**16, growth_factor=2.0, ba
     return True
 
 
+def _grows_late(state, found_inf, *, growth_interval=2000, **hp):
+    return update_scale(state, found_inf, growth_interval=growth_interval + 1, **hp)
+
+
 def _grows_early(state, found_inf, *, growth_interval=2000, **hp):
     if growth_interval > 1:
         return update_scale(state, found_inf, growth_interval=growth_interval - 1, **hp)
@@ -193,6 +203,9 @@ register(
         Variant("tracker_not_reset_on_overflow", _tracker_kept,
                 "Your scale grows too early: an overflow must reset growth_tracker to 0, so that the scale only "
                 "grows after growth_interval overflow-free steps IN A ROW."),
+        Variant("grows_one_step_late", _grows_late,
+                "Your scale grows one step late: count this step first (growth_tracker += 1), then grow when the "
+                "count equals growth_interval."),
         Variant("grows_one_step_early", _grows_early,
                 "Your scale grows one step early: grow when growth_tracker, counted after this step, reaches "
                 "growth_interval."),
