@@ -51,3 +51,40 @@ __all__ += [
     "dropout_forward",
     "dropout_backward",
 ]
+
+# Convolutions and pooling (lesson 16), recurrences (16), attention and the transformer block (17).
+from .attention import (  # noqa: E402
+    attention_backward,
+    attention_forward,
+    causal_mask,
+    merge_heads,
+    multihead_attention_backward,
+    multihead_attention_forward,
+    split_heads,
+)
+from .conv import conv2d_backward, conv2d_backward_naive, conv2d_forward, conv2d_forward_naive  # noqa: E402
+from .pool import max_pool_backward, max_pool_forward  # noqa: E402
+from .rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward  # noqa: E402
+from .transformer import transformer_block_backward, transformer_block_forward  # noqa: E402
+
+__all__ += [
+    "conv2d_forward",
+    "conv2d_backward",
+    "conv2d_forward_naive",
+    "conv2d_backward_naive",
+    "max_pool_forward",
+    "max_pool_backward",
+    "rnn_step_forward",
+    "rnn_step_backward",
+    "rnn_forward",
+    "rnn_backward",
+    "attention_forward",
+    "attention_backward",
+    "causal_mask",
+    "split_heads",
+    "merge_heads",
+    "multihead_attention_forward",
+    "multihead_attention_backward",
+    "transformer_block_forward",
+    "transformer_block_backward",
+]
