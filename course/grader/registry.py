@@ -30,6 +30,9 @@ LESSONS = (
     "06_momentum",
     "07_adaptive",
     "08_schedules",
+    "15_second_order",
+    "16_conv_rnn",
+    "17_attention",
 )
 
 _ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
