@@ -15,6 +15,7 @@ the secant equation H y = s for the newest pair; it exists (positive definite) w
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -100,10 +101,13 @@ def bfgs_update(H, s, y):
 
     H_new satisfies the secant equation H_new y = s and stays symmetric positive definite when
     y.s > 0 (the caller skips the update otherwise). Returns H_new (H is not modified).
+
+    Multiplied out (H symmetric, Hy = H @ y), the same matrix costs O(D^2) instead of O(D^3):
+    H_new = H - rho (Hy s^T + s Hy^T) + (rho^2 y.Hy + rho) s s^T.
     """
     rho = 1.0 / float(y @ s)
-    V = np.eye(len(s)) - rho * np.outer(s, y)
-    return V @ H @ V.T + rho * np.outer(s, s)
+    Hy = H @ y
+    return H - rho * (np.outer(Hy, s) + np.outer(s, Hy)) + (rho * rho * float(y @ Hy) + rho) * np.outer(s, s)
 
 
 def _pairs(name, a, g, fn):
@@ -160,8 +164,9 @@ def minimize(f_and_grad, w0, *, method="lbfgs", line_search="wolfe", hessian=Non
     - stops when ||g|| <= tol, after max_iter iterations, when the line search fails, or when
       an iterate is not finite.
 
-    Returns ``(w, trace)``: trace has "w" (K+1, D), "f" (K+1,), "grad_norm" (K+1,), "n_iter" K,
-    "n_evals" (calls of f_and_grad), "converged". Pairs with s.y <= 0 are skipped (and a Newton
+    Returns ``(w, trace)``: trace has "w" (K+1, D), "f" (K+1,), "grad_norm" (K+1,), "time" (K+1,)
+    (seconds since the start, at each iterate), "n_iter" K, "n_evals" (calls of f_and_grad),
+    "converged". Pairs with s.y <= 0 are skipped (and a Newton
     step that goes uphill, on an indefinite Hessian, is taken anyway without a line search).
     """
     fn = "minimize"
@@ -172,7 +177,7 @@ def minimize(f_and_grad, w0, *, method="lbfgs", line_search="wolfe", hessian=Non
     if method == "newton" and hessian is None:
         raise ValueError(f"{fn}: method='newton' needs hessian=, a callable w -> (D, D)")
     w = _vec("w0", w0, fn).copy()
-    count = [0]
+    count, start = [0], time.perf_counter()
 
     def fg(x):
         count[0] += 1
@@ -180,7 +185,7 @@ def minimize(f_and_grad, w0, *, method="lbfgs", line_search="wolfe", hessian=Non
         return float(f), np.asarray(g, dtype=np.float64)
 
     f, g = fg(w)
-    path, values, norms = [w], [f], [float(np.linalg.norm(g))]
+    path, values, norms, times = [w], [f], [float(np.linalg.norm(g))], [time.perf_counter() - start]
     S, Y, H = [], [], None
     while norms[-1] > tol and len(path) <= max_iter and np.isfinite(f):
         if method == "newton":
@@ -212,6 +217,7 @@ def minimize(f_and_grad, w0, *, method="lbfgs", line_search="wolfe", hessian=Non
         path.append(w)
         values.append(f)
         norms.append(float(np.linalg.norm(g)))
-    trace = {"w": np.array(path), "f": np.array(values), "grad_norm": np.array(norms),
+        times.append(time.perf_counter() - start)
+    trace = {"w": np.array(path), "f": np.array(values), "grad_norm": np.array(norms), "time": np.array(times),
              "n_iter": len(path) - 1, "n_evals": count[0], "converged": bool(norms[-1] <= tol)}
     return w, trace

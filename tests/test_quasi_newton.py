@@ -75,6 +75,9 @@ def test_two_loop_equals_repeated_bfgs_updates():
     g = rng.standard_normal(D)
     np.testing.assert_allclose(two_loop(g, S, Y), H @ g, rtol=1e-10)
     np.testing.assert_allclose(H @ Y[-1], S[-1], rtol=1e-10)  # the secant equation
+    s, y, B = S[0], Y[0], np.eye(D) + 0.1 * (A / D)
+    V = np.eye(D) - np.outer(s, y) / (y @ s)  # the textbook product form
+    np.testing.assert_allclose(bfgs_update(B, s, y), V @ B @ V.T + np.outer(s, s) / (y @ s), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(two_loop(g, np.zeros((0, D)), np.zeros((0, D))), g)
 
 
@@ -107,6 +110,7 @@ def test_minimize_reaches_the_rosenbrock_minimum(method, line_search):
     assert trace["converged"]
     np.testing.assert_allclose(w, [1.0, 1.0], atol=1e-6)
     assert trace["w"].shape == (trace["n_iter"] + 1, 2) and trace["n_evals"] >= trace["n_iter"]
+    assert trace["time"].shape == trace["f"].shape and np.all(np.diff(trace["time"]) >= 0)
 
 
 def test_newton_solves_a_quadratic_in_one_step_and_is_drawn_to_a_saddle():
