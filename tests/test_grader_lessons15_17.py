@@ -115,3 +115,10 @@ def test_armijo_variants_stay_two_reductions_from_the_answer(seed):
     for v in ex.variants:
         k = np.log(np.array([o.outputs for o in run(ex, v.fn, cs)]) / ref) / np.log(beta)
         assert np.all((np.abs(k) < 1e-6) | (np.abs(k) > 1.5)), (v.name, k)
+
+
+@pytest.mark.parametrize("exercise_id", [i for ids in IDS.values() for i in ids])
+def test_replaying_the_answers_of_seed_0_fails_with_seed_1(exercise_id):
+    ex = get(exercise_id)
+    recorded = iter([o.outputs for o in run(ex, ex.reference, cases(ex, 0))] * 10)
+    assert not check(exercise_id, lambda *args, **kwargs: next(recorded), seed=1).passed
