@@ -48,12 +48,12 @@ def _softmax(s, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def _attention_variant(scale="sqrt", axis=-1, mask_after=False):
+def _attention_variant(scale="sqrt", axis=-1, mask_after=False, masked_score=-np.inf):
     def forward(q, k, v, mask=None):
         d = q.shape[-1]
         s = q @ np.swapaxes(k, -1, -2) / {"sqrt": math.sqrt(d), "none": 1.0, "d": d}[scale]
         if mask is not None and not mask_after:
-            s = np.where(mask, s, -np.inf)
+            s = np.where(mask, s, masked_score)
         P = _softmax(s, axis)
         if mask is not None and mask_after:
             P = P * mask
@@ -82,6 +82,9 @@ register(
         Variant("mask_after_softmax", _attention_variant(mask_after=True),
                 "You zeroed the masked weights after the softmax, so the remaining ones no longer sum "
                 "to 1: set the masked scores to -inf BEFORE the softmax (np.where(mask, scores, -np.inf))."),
+        Variant("masked_scores_zero", _attention_variant(masked_score=0.0),
+                "You set the masked scores to 0, but exp(0) = 1: masked keys still get weight. Set them "
+                "to -inf (np.where(mask, scores, -np.inf)), so that their weight is exactly 0."),
     ),
     hints=(
         "scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(d); masked scores = -np.inf; a stable softmax over "

@@ -166,6 +166,10 @@ def _pool_variant(kind):
                     g = np.broadcast_to(d, win.shape)
                 elif kind == "average":
                     g = np.broadcast_to(d / (size * size), win.shape)
+                elif kind == "last":  # the last maximum in row-major order
+                    flat = win.reshape(*win.shape[:2], -1)
+                    k = size * size - 1 - flat[..., ::-1].argmax(-1)
+                    g = d * (np.arange(size * size) == k[..., None]).reshape(win.shape)
                 else:  # "ties" or "overwrite": the mask of every maximum / of the first one
                     g = d * (win == win.max(axis=(2, 3), keepdims=True))
                     if kind == "overwrite":
@@ -199,6 +203,10 @@ register(
                 "Where several entries tie for the maximum you sent the gradient to each of them, "
                 "which multiplies it; send it to ONE of them, the first in row-major order (what "
                 "np.argmax and PyTorch pick)."),
+        Variant("gradient_to_last_tie", _pool_variant("last"),
+                "Where several entries tie for the maximum you sent the gradient to the LAST of them "
+                "(a loop with >=, or argmax of a reversed window); the convention (np.argmax, PyTorch) "
+                "is the first in row-major order."),
         Variant("overlap_overwritten", _pool_variant("overwrite"),
                 "Where windows overlap (stride < size) an entry can be the maximum of several windows: "
                 "add (+=) their gradients instead of overwriting."),

@@ -176,7 +176,7 @@ def _two_loop_cases(rng):
     return out
 
 
-def _two_loop_variant(rho="right", order="right", gamma="newest", alpha="right", sign=1.0):
+def _two_loop_variant(rho="right", order="right", gamma="newest", alpha="right", sign=1.0, update_q=True):
     def variant(g, S, Y):
         m = len(S)
         sy = np.einsum("ij,ij->i", S, Y)
@@ -186,7 +186,7 @@ def _two_loop_variant(rho="right", order="right", gamma="newest", alpha="right",
         q, a, seen = g.copy(), np.zeros(m), []
         for i in first:
             a[i] = r_[i] * (S[i] @ q)
-            q = q - a[i] * Y[i]
+            q = q - a[i] * Y[i] if update_q else q
             seen.append(a[i])
         j = -1 if gamma == "newest" else 0
         r = (S[j] @ Y[j]) / (Y[j] @ Y[j]) * q if gamma != "none" else q.copy()
@@ -220,6 +220,9 @@ register(
                 "the newest pair (S[-1], Y[-1])."),
         Variant("gamma_from_oldest", _two_loop_variant(gamma="oldest"),
                 "Your gamma uses the oldest pair; take it from the newest one, S[-1] and Y[-1]."),
+        Variant("q_not_updated", _two_loop_variant(update_q=False),
+                "Your first loop never updates q: after a_i = rho_i s_i.q, subtract q = q - a_i y_i, "
+                "so the next (older) pair sees the updated q."),
         Variant("returned_direction", _two_loop_variant(sign=-1.0),
                 "You returned -H g, the search direction; the function returns r = H g (the caller "
                 "steps along p = -r)."),
