@@ -111,9 +111,10 @@ def bfgs_update(H, s, y):
 
 
 def _pairs(name, a, g, fn):
-    a = np.asarray(a, dtype=np.float64) if not np.size(a) else np.asarray(float_array(name, a, fn=fn), dtype=np.float64)
-    if a.size == 0:
+    """S or Y as a float (m, D) array; an empty list or array is m = 0 pairs."""
+    if np.size(a) == 0:
         return np.zeros((0, g.shape[0]))
+    a = np.asarray(float_array(name, a, fn=fn), dtype=np.float64)
     if a.ndim != 2 or a.shape[1] != g.shape[0]:
         raise ValueError(f"{fn}: {name} must have shape (m, D) with D = {g.shape[0]} from g, got {a.shape}")
     return a

@@ -130,3 +130,13 @@ def test_minimize_errors():
         minimize(_fg(rosenbrock), [0.0, 0.0], method="newton")
     with pytest.raises(ValueError, match=r"v .*\(D,\)"):
         hessian_vector_product(rosenbrock.grad, np.zeros(2), np.zeros(3))
+
+
+def test_two_loop_and_armijo_errors_name_the_argument():
+    g = np.ones(3)
+    with pytest.raises(ValueError, match=r"S must have shape \(m, D\) with D = 3"):
+        two_loop(g, np.ones((2, 4)), np.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"Y .*\(m, D\)"):
+        two_loop(g, np.ones((2, 3)), np.ones((1, 3)))
+    with pytest.raises(ValueError, match=r"p .*\(D,\)"):
+        armijo(lambda w: 0.0, np.zeros(3), g, -np.ones(2))
