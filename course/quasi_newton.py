@@ -10,6 +10,8 @@
 Notation: f the function, g its gradient, s = w_new - w the step, y = g_new - g the change of
 gradient. A quasi-Newton method keeps an approximation H of the INVERSE Hessian that satisfies
 the secant equation H y = s for the newest pair; it exists (positive definite) when s.y > 0.
+
+NumPy arrays only: these modules have no CuPy path (other backends' arrays are rejected).
 """
 
 from __future__ import annotations

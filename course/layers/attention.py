@@ -19,6 +19,8 @@ Multi-head self-attention on x (N, T, E) with h heads of size E / h: project
 q, k, v = x @ Wq + bq, ..., split each into heads (N, h, T, E / h), attend in every head at
 once, merge the heads back to (N, T, E) and project with Wo, bo. Weights are (E, E), applied
 as ``x @ W`` (PyTorch's ``in_proj_weight`` holds the transposes Wq.T, Wk.T, Wv.T stacked).
+
+NumPy arrays only: these modules have no CuPy path (other backends' arrays are rejected).
 """
 
 from __future__ import annotations

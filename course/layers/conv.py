@@ -15,6 +15,8 @@ with explicit loops over output positions (the teaching version), and :func:`con
 :func:`conv2d_backward`, vectorised with im2col: every receptive field becomes one column of a
 matrix ``cols`` (C * HH * WW, N * H' * W'), so the convolution is one matrix product
 ``w.reshape(F, -1) @ cols``. Both share the cache ``(x, w, b, stride, pad)``.
+
+NumPy arrays only: these modules have no CuPy path (other backends' arrays are rejected).
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ x (N, C, H, W) -> out (N, C, H', W') with H' = 1 + (H - size) // stride (no padd
 Backward: each window's upstream gradient goes to ONE entry, the position of its maximum; when
 several entries tie for the maximum, to the first in row-major order (what PyTorch does), not
 to all of them. With overlapping windows (stride < size) an entry can receive from several.
+
+NumPy arrays only: these modules have no CuPy path (other backends' arrays are rejected).
 """
 
 from __future__ import annotations

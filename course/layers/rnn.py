@@ -11,6 +11,8 @@ h (N, T, H), h[:, t] = step(x[:, t], h[:, t - 1]).
 BPTT walks the steps backwards. The gradient reaching h[:, t] has two parts: dh[:, t], from the
 loss at step t, and the gradient coming back from step t + 1 through Wh. The weights are shared
 by all steps, so their gradients are *sums* over the steps.
+
+NumPy arrays only: these modules have no CuPy path (other backends' arrays are rejected).
 """
 
 from __future__ import annotations

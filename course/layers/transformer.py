@@ -17,6 +17,8 @@ dropouts of the paper, on each branch before its residual.)
 The backward runs the same steps in reverse, from the pieces of lessons 03 (linear, ReLU), 10
 (layer norm) and 11 (dropout), and the attention backward; the gradient of each residual sum
 goes to both of its terms.
+
+NumPy arrays only: these modules have no CuPy path (other backends' arrays are rejected).
 """
 
 from __future__ import annotations
