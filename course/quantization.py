@@ -118,33 +118,36 @@ def fake_quant_forward(x, scale, zero_point, qmin=0, qmax=255):
 
     Returns ``(out, cache)``:
     - out: like x, ``(clamp(round(x / scale) + zero_point, qmin, qmax) - zero_point) * scale``;
-    - cache: ``inside``, a bool array like x: True where round(x / scale) + zero_point lies in
-      [qmin, qmax] (the value was not clamped), all the backward needs.
+    - cache: ``(x, scale, zero_point, qmin, qmax)``, the inputs, for the backward pass.
     """
     fn = "fake_quant_forward"
     x = float_array("x", x, fn=fn)
     scale, zero_point = _scale_zp(scale, zero_point, fn)
     qmin, qmax = _levels(qmin, qmax, fn)
-    q = np.round(x / scale) + zero_point
-    inside = (q >= qmin) & (q <= qmax)
-    out = (np.clip(q, qmin, qmax) - zero_point) * scale
-    return out.astype(x.dtype, copy=False), inside
+    q = np.clip(np.round(x / scale) + zero_point, qmin, qmax)
+    out = (q - zero_point) * scale
+    return out.astype(x.dtype, copy=False), (x, scale, zero_point, qmin, qmax)
 
 
 def fake_quant_backward(dout, cache):
     """The straight-through estimator: ``dx = dout`` where the forward did not clamp, else 0.
 
-    - dout: like x; cache: ``inside`` from :func:`fake_quant_forward`.
-    Returns dx like x (rounding is treated as the identity; clamping as a constant).
+    - dout: like x; cache: ``(x, scale, zero_point, qmin, qmax)`` from :func:`fake_quant_forward`.
+
+    Rounding is treated as the identity (its slope 1 / scale cancels dequantize's slope scale);
+    clamping as a constant. A value counts as inside where round(x / scale) + zero_point lies in
+    [qmin, qmax], before clamping, as in ``torch.fake_quantize_per_tensor_affine``: so x up to
+    half a step beyond the edge of the range still gets its gradient.
+
+    Returns dx like x.
     """
     fn = "fake_quant_backward"
-    inside = np.asarray(cache)
-    dout = float_array("dout", dout, fn=fn)
-    if dout.shape != inside.shape:
-        raise ValueError(
-            f"{fn}: dout must have the shape of the forward's input x {inside.shape}, got {dout.shape}"
-        )
-    return dout * inside
+    x, scale, zero_point, qmin, qmax = cache
+    dout = float_array("dout", dout, fn=fn, like=x)
+    if dout.shape != x.shape:
+        raise ValueError(f"{fn}: dout must have the shape of the forward's input x {x.shape}, got {dout.shape}")
+    q = np.round(x / scale) + zero_point
+    return dout * ((q >= qmin) & (q <= qmax))
 
 
 def quantize_params(params, num_bits=8, names=None) -> dict:

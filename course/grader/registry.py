@@ -30,6 +30,8 @@ LESSONS = (
     "06_momentum",
     "07_adaptive",
     "08_schedules",
+    "18_pruning_quantization",
+    "19_capstone",
 )
 
 _ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
