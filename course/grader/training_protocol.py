@@ -302,25 +302,27 @@ def _probe_diagnoses(pred, probes) -> list:
             "evaluation mode: no dropout masks (inverted dropout needs no rescaling at test time).")]
     single, half = probes["single"], probes["half"]
     if isinstance(single, str):
-        how = f"raised {single} on a single example"
+        how = f"Your predict raised {single} on a single image, though it works on the whole test set"
     elif isinstance(half, str):
-        how = f"raised {half} on half of the test set"
+        how = f"Your predict raised {half} on half of the test set, though it works on the whole set"
     elif np.any(single != pred[: single.size]) or np.any(half != pred[: half.size]):
         n = int(np.sum(single != pred[: single.size]))
-        how = (f"gave other labels for {n} of {single.size} images predicted one at a time"
-               if n else "gave other labels for images predicted in a smaller batch")
+        how = (f"Your predict gave other labels for {n} of {single.size} images predicted one at a time than "
+               "for the same images within the whole test set" if n else
+               "Your predict gave other labels for the first half of the test set predicted on its own than "
+               "within the whole set")
     else:
         return []
     affine = probes["affine"]
     if not isinstance(affine, str) and np.mean(affine == pred) >= 0.98:
         return [Diagnosis(
             "standardiser_leak",
-            f"Your predict {how} than in the whole test set, and its labels do not change when every pixel of "
-            "the test set is rescaled and shifted: predict standardises with the statistics of the data it is "
+            f"{how}, and its labels do not change when every pixel of the test set is rescaled and shifted: "
+            "predict standardises with the statistics of the data it is "
             "given, so the test data leaks into the standardiser. Compute mean and std on the training set in "
             "train, keep them with the network, and use those in predict.")]
     return [Diagnosis(
         "bn_train_mode",
-        f"Your predict {how} than in the whole test set: the labels depend on which other images share the "
-        "batch. Batch normalisation is still in training mode at evaluation: in predict, normalise with the "
+        f"{how}: the labels depend on which other images share the batch. Batch normalisation is still in "
+        "training mode at evaluation: in predict, normalise with the "
         "running mean and variance collected during training, not the batch's statistics.")]
