@@ -302,9 +302,9 @@ def _probe_diagnoses(pred, probes) -> list:
             "evaluation mode: no dropout masks (inverted dropout needs no rescaling at test time).")]
     single, half = probes["single"], probes["half"]
     if isinstance(single, str):
-        how = f"Your predict raised {single} on a single image, though it works on the whole test set"
+        how = f"Your predict fails on a single image ({single}), though it works on the whole test set"
     elif isinstance(half, str):
-        how = f"Your predict raised {half} on half of the test set, though it works on the whole set"
+        how = f"Your predict fails on half of the test set ({half}), though it works on the whole set"
     elif np.any(single != pred[: single.size]) or np.any(half != pred[: half.size]):
         n = int(np.sum(single != pred[: single.size]))
         how = (f"Your predict gave other labels for {n} of {single.size} images predicted one at a time than "
