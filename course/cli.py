@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("course.authoring", "regenerate the learner notebooks in notebooks/ from solutions/"),
     "new-lesson": ("course.authoring", "scaffold a new solution notebook in solutions/"),
     "progress": ("course.progress", "show your passed exercises and scores per lesson"),
+    "lite": ("course.lite", "build the course as a static JupyterLite site (runs in the browser)"),
     "grade": ("course.instructor.grade", "grade a class's notebooks into a gradebook (instructors)"),
 }
 
