@@ -166,13 +166,15 @@ def summary(path: str | os.PathLike | None = None) -> list[dict]:
 def table(path: str | os.PathLike | None = None, *, details: bool = False) -> str:
     """Progress as a plain-text table (one line per lesson; per exercise with ``details``)."""
     rows = summary(path)
-    head = f"{'lesson':<24} {'passed':>9} {'score':>13}"
+
+    def line(lesson, passed, score):  # every column right-aligned under its header
+        return f"{lesson:<24} {passed:>9} {score:>13}"
+
+    head = line("lesson", "passed", "score")
     lines = [head, "-" * len(head)]
     total, total_max, n_pass, n_ex = 0.0, 0.0, 0, 0
     for r in rows:
-        lines.append(
-            f"{r['lesson']:<24} {r['passed']:>4}/{r['exercises']:<4} {r['score']:>6g}/{r['max_score']:<6g}"
-        )
+        lines.append(line(r["lesson"], f"{r['passed']}/{r['exercises']}", f"{r['score']:g}/{r['max_score']:g}"))
         if details:
             for i in r["items"]:
                 mark = "✔" if i["passed"] else ("✘" if i["attempts"] else "·")
@@ -182,7 +184,7 @@ def table(path: str | os.PathLike | None = None, *, details: bool = False) -> st
         n_pass += r["passed"]
         n_ex += r["exercises"]
     lines.append("-" * len(head))
-    lines.append(f"{'total':<24} {n_pass:>4}/{n_ex:<4} {round(total, 2):>6g}/{total_max:<6g}")
+    lines.append(line("total", f"{n_pass}/{n_ex}", f"{round(total, 2):g}/{total_max:g}"))
     where = progress_file() if path is None else Path(path)
     lines.append(f"(progress file: {where if where is not None else 'recording is off'})")
     return "\n".join(lines)
