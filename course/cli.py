@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build": ("course.authoring", "regenerate the learner notebooks in notebooks/ from solutions/"),
     "new-lesson": ("course.authoring", "scaffold a new solution notebook in solutions/"),
     "progress": ("course.progress", "show your passed exercises and scores per lesson"),
+    "lite": ("course.lite", "build the course as a static JupyterLite site (runs in the browser)"),
     "grade": ("course.instructor.grade", "grade a class's notebooks into a gradebook (instructors)"),
     "report": ("course.instructor.class_report", "what the class got wrong, and who: an HTML page and a CSV"),
     "collect": ("course.instructor.collect", "unpack an LMS bulk download (Canvas, Moodle) into one notebook each"),

@@ -1,4 +1,4 @@
-"""Gradient utilities: clipping (by global norm, by value) and gradient accumulation.
+"""Gradient utilities: clipping (by global norm, by value), per-layer norms and gradient accumulation.
 
 Gradients are a dict name -> array, as returned by a model's backward pass and taken by
 ``course.optim`` optimizers (a list or tuple of arrays works too). Clipping modifies the
@@ -8,12 +8,17 @@ arrays in place, like PyTorch's ``torch.nn.utils.clip_grad_norm_`` / ``clip_grad
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
+
+import numpy as np
 
 from .backend import is_array, namespace
 from .validation import check_same_shape, float_array, non_negative
 
-__all__ = ["clip_grad_norm", "clip_grad_value", "GradientAccumulator"]
+__all__ = ["clip_grad_norm", "clip_grad_value", "layer_grad_norms", "GradientAccumulator"]
+
+_WEIGHT_KEY = re.compile(r"^W(\d+)$")
 
 
 def _arrays(fn, grads):
@@ -33,6 +38,30 @@ def _arrays(fn, grads):
                             f"got {type(g).__name__}")
         float_array(f"grads[{key!r}]", g, fn=fn)
     return items
+
+
+def layer_grad_norms(grads):
+    """The norm of each layer's weight gradient, first layer first: what a plot of "gradient
+    norm per layer" shows (lesson 09).
+
+    - grads: dict with keys "W1", "W2", ..., "WL" (as :class:`course.model.MLP` names them; other
+      keys such as "b1" or "gamma1" are ignored).
+
+    Returns a float64 NumPy array (L,) whose entry l - 1 is sqrt(sum(grads["Wl"] ** 2)), the
+    Frobenius norm. Layers are ordered by their number (W2 before W10), not alphabetically.
+    """
+    fn = "layer_grad_norms"
+    if not isinstance(grads, Mapping):
+        raise TypeError(f"{fn}: grads must be a dict with keys 'W1', 'W2', ..., got {type(grads).__name__}")
+    layers = sorted((int(m.group(1)), key) for key in grads if (m := _WEIGHT_KEY.match(str(key))))
+    numbers = [n for n, _ in layers]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise ValueError(f"{fn}: grads must have weight keys 'W1' .. 'WL' without gaps, got {sorted(grads)}")
+    out = np.empty(len(layers))
+    for i, (_, key) in enumerate(layers):
+        g = float_array(f"grads[{key!r}]", grads[key], fn=fn)
+        out[i] = math.sqrt(float(namespace(g).sum(g * g)))
+    return out
 
 
 def clip_grad_norm(grads, max_norm, norm_type=2.0, error_if_nonfinite=True):

@@ -32,6 +32,8 @@ from .validation import choice
 __all__ = [
     "as_generator",
     "calculate_gain",
+    "xavier_std",
+    "kaiming_std",
     "xavier_uniform",
     "xavier_normal",
     "kaiming_uniform",
@@ -127,6 +129,30 @@ def _dtype(xp, dtype, fn):
     if name not in ("float32", "float64"):
         raise ValueError(f"{fn}: dtype must be float32 or float64, got {dtype!r}")
     return getattr(xp, name)
+
+
+def xavier_std(fan_in, fan_out, gain=1.0) -> float:
+    """The standard deviation of Xavier/Glorot weights: gain * sqrt(2 / (fan_in + fan_out)).
+
+    The compromise between keeping the variance of the activations (forward, 1 / fan_in) and of
+    the gradients (backward, 1 / fan_out): the harmonic mean of the two variances.
+    """
+    _check_fans("xavier_std", fan_in, fan_out)
+    return float(gain) * math.sqrt(2.0 / (fan_in + fan_out))
+
+
+def kaiming_std(fan_in, fan_out, gain=2**0.5, mode="fan_in") -> float:
+    """The standard deviation of He/Kaiming weights: gain / sqrt(fan).
+
+    - fan: fan_in (mode="fan_in": the forward activations keep their variance) or fan_out
+      (mode="fan_out": the backward gradients do).
+    - gain: sqrt(2) for ReLU (the default: ReLU zeroes half of its inputs, halving the second
+      moment), :func:`calculate_gain` for the others.
+    """
+    fn = "kaiming_std"
+    _check_fans(fn, fan_in, fan_out)
+    choice("mode", mode, ("fan_in", "fan_out"), fn=fn)
+    return float(gain) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
 
 
 def xavier_uniform(fan_in, fan_out, gain=1.0, rng=None, dtype="float64"):

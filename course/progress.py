@@ -7,7 +7,11 @@ small JSON file:
 - otherwise ``~/.backprop-course/progress.json``.
 
 While pytest runs (``PYTEST_CURRENT_TEST`` is set) and no ``COURSE_PROGRESS_FILE`` is given,
-nothing is recorded, so tests never write to your home directory.
+nothing is recorded, so tests never write to your home directory. Nor is anything recorded for a
+notebook of the course's ``solutions/`` folder (it holds the file :data:`SOLUTIONS_MARKER`): an
+instructor who runs a solution notebook in Jupyter does not collect a learner's progress. The
+notebook's folder is read from ``$JPY_SESSION_NAME`` (Jupyter sets it to the notebook's path)
+or else is the kernel's working directory, which Jupyter sets to the notebook's folder.
 
 See it with ``course.progress.show()`` in a notebook, or ``course progress`` in a terminal.
 """
@@ -21,9 +25,28 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["progress_file", "load", "record", "reset", "summary", "table", "show", "add_arguments", "run"]
+__all__ = [
+    "SOLUTIONS_MARKER", "in_solutions", "progress_file", "load", "record", "reset", "summary", "table", "show",
+    "add_arguments", "run",
+]
 
 _VERSION = 1
+
+#: A file with this name marks a folder of solution notebooks: checks run there are not recorded.
+SOLUTIONS_MARKER = ".course-solutions"
+
+
+def in_solutions() -> bool:
+    """Whether this kernel runs a notebook of a solutions folder (one holding SOLUTIONS_MARKER)."""
+    places = []
+    session = os.environ.get("JPY_SESSION_NAME")
+    if session:
+        places.append(Path(session).expanduser().parent)
+    places.append(Path.cwd())
+    try:
+        return any((place / SOLUTIONS_MARKER).is_file() for place in places)
+    except OSError:
+        return False
 
 
 def progress_file() -> Path | None:
@@ -33,7 +56,7 @@ def progress_file() -> Path | None:
         if env.strip().lower() in ("", "off", "none", "0"):
             return None
         return Path(env).expanduser()
-    if os.environ.get("PYTEST_CURRENT_TEST"):
+    if os.environ.get("PYTEST_CURRENT_TEST") or in_solutions():
         return None
     return Path.home() / ".backprop-course" / "progress.json"
 
@@ -143,13 +166,15 @@ def summary(path: str | os.PathLike | None = None) -> list[dict]:
 def table(path: str | os.PathLike | None = None, *, details: bool = False) -> str:
     """Progress as a plain-text table (one line per lesson; per exercise with ``details``)."""
     rows = summary(path)
-    head = f"{'lesson':<24} {'passed':>9} {'score':>13}"
+
+    def line(lesson, passed, score):  # every column right-aligned under its header
+        return f"{lesson:<24} {passed:>9} {score:>13}"
+
+    head = line("lesson", "passed", "score")
     lines = [head, "-" * len(head)]
     total, total_max, n_pass, n_ex = 0.0, 0.0, 0, 0
     for r in rows:
-        lines.append(
-            f"{r['lesson']:<24} {r['passed']:>4}/{r['exercises']:<4} {r['score']:>6g}/{r['max_score']:<6g}"
-        )
+        lines.append(line(r["lesson"], f"{r['passed']}/{r['exercises']}", f"{r['score']:g}/{r['max_score']:g}"))
         if details:
             for i in r["items"]:
                 mark = "✔" if i["passed"] else ("✘" if i["attempts"] else "·")
@@ -159,7 +184,7 @@ def table(path: str | os.PathLike | None = None, *, details: bool = False) -> st
         n_pass += r["passed"]
         n_ex += r["exercises"]
     lines.append("-" * len(head))
-    lines.append(f"{'total':<24} {n_pass:>4}/{n_ex:<4} {round(total, 2):>6g}/{total_max:<6g}")
+    lines.append(line("total", f"{n_pass}/{n_ex}", f"{round(total, 2):g}/{total_max:g}"))
     where = progress_file() if path is None else Path(path)
     lines.append(f"(progress file: {where if where is not None else 'recording is off'})")
     return "\n".join(lines)

@@ -153,3 +153,27 @@ def test_accumulator_errors():
         acc.add({"W": np.ones((2, 2))}, weight=-1)
     with pytest.raises(TypeError, match="grads"):
         acc.add([np.ones(2)])
+
+
+def test_layer_grad_norms_in_layer_order_weights_only():
+    from course.gradients import layer_grad_norms
+
+    grads = {f"W{l}": np.full((2, 3), float(l)) for l in range(1, 12)}
+    grads.update(b1=np.ones(3) * 100, gamma2=np.ones(3) * 100)
+    norms = layer_grad_norms(grads)
+    np.testing.assert_allclose(norms, np.arange(1, 12) * np.sqrt(6.0), rtol=1e-15)  # W10 after W9
+    with pytest.raises(ValueError, match="without gaps"):
+        layer_grad_norms({"W1": np.ones(2), "W3": np.ones(2)})
+    with pytest.raises(TypeError, match="dict"):
+        layer_grad_norms([np.ones(2)])
+
+
+def test_layer_grad_norms_match_the_models_own_record():
+    from course.gradients import layer_grad_norms
+    from course.model import MLP
+
+    model = MLP([6, 5, 5, 5, 3], seed=0, track_stats=True)
+    X, y = np.random.default_rng(0).standard_normal((8, 6)), np.arange(8) % 3
+    _, grads = model.loss(X, y)
+    np.testing.assert_allclose(layer_grad_norms(grads), model.stats["grad_W_norm"], rtol=1e-12)
+    np.testing.assert_allclose(layer_grad_norms(grads)[1], np.linalg.norm(grads["W2"]), rtol=1e-12)

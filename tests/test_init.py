@@ -161,3 +161,34 @@ def test_float32_dtype():
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("fan_in, fan_out", [(400, 300), (30, 700)])
+def test_std_formulas_match_the_initialisers(fan_in, fan_out):
+    sample_std_ok(init.kaiming_normal(fan_in, fan_out, rng=0), init.kaiming_std(fan_in, fan_out))
+    sample_std_ok(init.kaiming_normal(fan_in, fan_out, mode="fan_out", rng=1),
+                  init.kaiming_std(fan_in, fan_out, mode="fan_out"))
+    sample_std_ok(init.xavier_uniform(fan_in, fan_out, rng=2), init.xavier_std(fan_in, fan_out))
+    assert init.kaiming_std(fan_in, fan_out) == pytest.approx(math.sqrt(2.0 / fan_in), rel=1e-15)
+    assert init.xavier_std(fan_in, fan_out, gain=5 / 3) == pytest.approx(5 / 3 * math.sqrt(2 / (fan_in + fan_out)))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mode", ["fan_in", "fan_out"])
+def test_std_formulas_match_torch_initialisers(mode):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    W = torch.empty(300, 400, dtype=torch.float64)  # torch's layout (out, in): fan_in 400, fan_out 300
+    torch.nn.init.kaiming_normal_(W, mode=mode, nonlinearity="relu")
+    assert float(W.std()) == pytest.approx(init.kaiming_std(400, 300, mode=mode), rel=0.02)
+    torch.nn.init.kaiming_uniform_(W, mode=mode, nonlinearity="tanh")
+    assert float(W.std()) == pytest.approx(init.kaiming_std(400, 300, gain=5 / 3, mode=mode), rel=0.02)
+    torch.nn.init.xavier_normal_(W, gain=2.0)
+    assert float(W.std()) == pytest.approx(init.xavier_std(400, 300, gain=2.0), rel=0.02)
+
+
+def test_std_formulas_bad_input():
+    with pytest.raises(ValueError, match="fan_in"):
+        init.kaiming_std(0, 3)
+    with pytest.raises(ValueError, match="mode"):
+        init.kaiming_std(3, 3, mode="fan_avg")

@@ -268,3 +268,45 @@ def test_backward_bad_dout_shape():
         layernorm_backward(np.ones((3, 5)), cache)
     with pytest.raises(ValueError, match="eps"):
         layernorm_forward(x, gamma, beta, eps=-1.0)
+
+
+# ---------------------------------------------------------------- the running-statistics update (lesson 10)
+
+
+def test_update_running_stats_is_what_batchnorm_forward_stores():
+    from course.layers.normalization import update_running_stats
+
+    rng = np.random.default_rng(7)
+    x, rm, rv = rng.standard_normal((6, 4)), rng.standard_normal(4), rng.uniform(0.5, 2, 4)
+    bn = {"mode": "train", "momentum": 0.3, "running_mean": rm.copy(), "running_var": rv.copy()}
+    batchnorm_forward(x, np.ones(4), np.zeros(4), bn)
+    new_mean, new_var = update_running_stats(rm, rv, x, 0.3)
+    np.testing.assert_allclose(new_mean, bn["running_mean"], rtol=1e-14)
+    np.testing.assert_allclose(new_var, bn["running_var"], rtol=1e-14)
+    np.testing.assert_allclose(new_var, 0.7 * rv + 0.3 * x.var(axis=0, ddof=1), rtol=1e-14)  # by hand
+
+
+@pytest.mark.torch
+def test_update_running_stats_matches_torch_over_steps():
+    torch = pytest.importorskip("torch")
+    from course.layers.normalization import update_running_stats
+
+    rng = np.random.default_rng(8)
+    bn = torch.nn.BatchNorm1d(3, momentum=0.2, dtype=torch.float64)
+    rm, rv = np.zeros(3), np.ones(3)
+    for _ in range(5):
+        x = 2.0 + 3.0 * rng.standard_normal((5, 3))
+        bn.train()
+        bn(torch.from_numpy(x))
+        rm, rv = update_running_stats(rm, rv, x, 0.2)
+    np.testing.assert_allclose(rm, bn.running_mean.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(rv, bn.running_var.numpy(), rtol=1e-12)
+
+
+def test_update_running_stats_errors():
+    from course.layers.normalization import update_running_stats
+
+    with pytest.raises(ValueError, match="at least 2 examples"):
+        update_running_stats(np.zeros(3), np.ones(3), np.ones((1, 3)))
+    with pytest.raises(ValueError, match="running_var"):
+        update_running_stats(np.zeros(3), np.ones(2), np.ones((4, 3)))

@@ -91,3 +91,14 @@ def test_cli(pfile, capsys):
     assert any(r["lesson"] == "01_forward_pass" and r["passed"] == 1 for r in rows)
     assert main(["progress", "--reset"]) == 0
     assert not pfile.exists()
+
+
+def test_table_columns_line_up_under_their_headers(pfile):
+    check("layers.relu_forward", relu_forward)
+    lines = progress.table().splitlines()
+    head, rows = lines[0], [line for line in lines[2:] if "/" in line and not line.startswith("(")]
+    assert rows
+    for name in ("passed", "score"):
+        end = head.index(name) + len(name)  # right edge of the header
+        for row in rows:
+            assert row[end - 1] != " " and (end == len(row) or row[end] == " "), (name, head, row)

@@ -112,3 +112,13 @@ def test_bad_arguments_are_rejected():
         LearningRateExplorer("quadratic", n_steps=0)
     with pytest.raises(TypeError, match="step"):
         LearningRateExplorer("quadratic", step=3)
+
+
+def test_a_divergent_run_tells_the_same_step_in_text_and_title():
+    """The sentence says "blew up at step k": the path title says the same, and shows k - 1 steps."""
+    e = LearningRateExplorer("quadratic", lr=0.6, n_steps=30)
+    k = e.result["diverged_at"]
+    assert e.result["diverged"] and f"blew up at step {k}" in e.result["text"]
+    title = e.figure.axes[1].get_title()
+    assert title.endswith(f"{k - 1} steps, blew up at step {k}"), title
+    assert len(e.result["path"]) - 1 == k - 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import matplotlib
 
@@ -11,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
 from course.functions import FUNCTIONS, beale, quadratic, rosenbrock, saddle  # noqa: E402
 from course.widgets.optimizer_race import DEFAULT_LR, OPTIMIZERS, OptimizerRace, run_race  # noqa: E402
@@ -121,7 +123,27 @@ def test_constructing_runs_once_and_draws_two_panels(race):
     assert race.n_updates == 1
     assert set(race.results) == {"GD", "Momentum", "AdaGrad", "RMSProp", "Adam"}
     assert len(race.fig.axes) == 2
-    assert "<table>" in race.summary.value and "Adam" in race.summary.value
+    assert "<table" in race.summary.value and "Adam" in race.summary.value
+
+
+def test_every_title_fits_inside_the_figure(race):
+    """Beale's title has a sum with a sub- and superscript: it must not be clipped at the top."""
+    for name in FUNCTIONS:
+        race.function.value = name
+        canvas = FigureCanvasAgg(race.fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        for ax in race.fig.axes:
+            box = ax.title.get_window_extent(renderer)
+            assert box.y1 <= race.fig.bbox.y1 and box.x0 >= 0 and box.x1 <= race.fig.bbox.x1, (name, ax.get_title())
+
+
+def test_the_result_table_pads_its_cells(race):
+    """Not "0.000447 3.7": every cell has horizontal padding, numbers right-aligned."""
+    cells = re.findall(r"<t[dh] style=\"([^\"]*)\"", race.summary.value)
+    assert len(cells) == 5 * (1 + len(race.results))
+    assert all("padding: 2px 12px" in style for style in cells)
+    assert re.search(r'text-align: right">0\.\d', race.summary.value)
 
 
 def test_the_output_shows_one_png_that_changes_with_the_controls(race):

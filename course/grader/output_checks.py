@@ -192,10 +192,11 @@ def _factor_text(c: float) -> str:
 def diag_factor(s: Slot) -> str | None:
     atol = s.tol[1]
     a, e = s.arr.astype(np.float64), s.exp.astype(np.float64)
-    scale = float(np.max(np.abs(e))) if e.size else 0.0
+    finite = np.isfinite(e)  # an expected inf (an overflow) must not make every entry "small"
+    scale = float(np.max(np.abs(e[finite]))) if finite.any() else 0.0
     if scale == 0.0:
         return None
-    mask = np.abs(e) > 1e-6 * scale
+    mask = finite & (np.abs(e) > 1e-6 * scale)
     with np.errstate(all="ignore"):
         c = float(np.median(a[mask] / e[mask]))
     if not np.isfinite(c) or c == 0.0 or abs(c - 1.0) < 1e-6 or abs(c + 1.0) < 1e-6:

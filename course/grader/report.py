@@ -309,6 +309,14 @@ def _plot_html(r: Result) -> str:
 
 
 def _path_png(plot: dict) -> str:
+    buf = io.BytesIO()
+    path_figure(plot).savefig(buf, format="png")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def path_figure(plot: dict):
+    """The report's figure of both paths: ``plot`` holds ``expected`` and ``got`` (K + 1, 2),
+    ``step`` (the first step that differs, or None) and ``function`` (a name for the title)."""
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -325,9 +333,9 @@ def _path_png(plot: dict) -> str:
         ax.plot(got[k, 0], got[k, 1], "s", mfc="none", ms=9, color="#cf222e", label=f"first difference (step {k})")
     ax.plot(exp[0, 0], exp[0, 1], "k*", ms=8)
     ax.set_title(f"{plot.get('function', '')}: w over the steps", fontsize=9)
+    ax.set_xlabel("w[0]", fontsize=8)
+    ax.set_ylabel("w[1]", fontsize=8)
     ax.legend(fontsize=7)
     ax.tick_params(labelsize=7)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return fig

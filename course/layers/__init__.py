@@ -7,10 +7,17 @@ Each module's ``__all__`` is its public list; this package exports their union (
 import it below and add its ``__all__``; nothing is listed twice).
 """
 
-from . import activations, dropout, linear, normalization
+from . import activations, attention, conv, dropout, linear, normalization, pool, prelu, residual, rnn, transformer
 from .activations import *  # noqa: F403
+from .attention import *  # noqa: F403
+from .conv import *  # noqa: F403
 from .dropout import *  # noqa: F403
 from .linear import *  # noqa: F403
 from .normalization import *  # noqa: F403
+from .pool import *  # noqa: F403
+from .prelu import *  # noqa: F403
+from .residual import *  # noqa: F403
+from .rnn import *  # noqa: F403
+from .transformer import *  # noqa: F403
 
-__all__ = [*linear.__all__, *activations.__all__, *normalization.__all__, *dropout.__all__]
+__all__ = [name for module in (linear, activations, normalization, dropout, prelu, residual, conv, pool, rnn, attention, transformer) for name in module.__all__]

@@ -20,7 +20,8 @@ from __future__ import annotations
 from ..backend import namespace
 from ..validation import check_ndim, check_shape, choice, float_array, in_range, positive
 
-__all__ = ["batchnorm_forward", "batchnorm_backward", "layernorm_forward", "layernorm_backward"]
+__all__ = ["update_running_stats", "batchnorm_forward", "batchnorm_backward", "layernorm_forward",
+           "layernorm_backward"]
 
 
 def _check_inputs(fn, x, gamma, beta):
@@ -32,6 +33,36 @@ def _check_inputs(fn, x, gamma, beta):
     check_shape("gamma", gamma, (D,), "(D,)", fn=fn, why="(one scale per feature of x)")
     check_shape("beta", beta, (D,), "(D,)", fn=fn, why="(one shift per feature of x)")
     return x, gamma, beta
+
+
+def update_running_stats(running_mean, running_var, x, momentum=0.1):
+    """The running statistics after one training batch, with PyTorch's ``BatchNorm1d`` convention.
+
+    - running_mean, running_var: (D,), the current running statistics (not changed);
+    - x: (N, D) the batch, N >= 2; momentum: the weight of the NEW batch (PyTorch's 0.1).
+
+    Returns ``(new_mean, new_var)``, each (D,):
+
+        new_mean = (1 - momentum) * running_mean + momentum * mean(x)
+        new_var  = (1 - momentum) * running_var  + momentum * var(x) * N / (N - 1)   (unbiased)
+    """
+    fn = "update_running_stats"
+    x = float_array("x", x, fn=fn)
+    check_ndim("x", x, 2, "(N, D)", fn=fn)
+    N, D = x.shape
+    running_mean = float_array("running_mean", running_mean, fn=fn, like=x)
+    running_var = float_array("running_var", running_var, fn=fn, like=x)
+    check_shape("running_mean", running_mean, (D,), "(D,)", fn=fn)
+    check_shape("running_var", running_var, (D,), "(D,)", fn=fn)
+    in_range("momentum", momentum, 0.0, 1.0, fn=fn, hi_open=False)
+    if N < 2:
+        raise ValueError(f"{fn}: the unbiased variance needs at least 2 examples, got x of shape {tuple(x.shape)}")
+    xp = namespace(x)
+    mean = xp.mean(x, axis=0)
+    xc = x - mean
+    unbiased_var = xp.sum(xc * xc, axis=0) / (N - 1)
+    return ((1.0 - momentum) * running_mean + momentum * mean,
+            (1.0 - momentum) * running_var + momentum * unbiased_var)
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):

@@ -388,7 +388,9 @@ class LearningRateExplorer:
             ax_path.set_xlabel(p.names[0])
             ax_path.set_ylabel(p.names[1])
         ax_path.plot(*([path[0, 0], p.value(path[0])] if p.dim == 1 else path[0]), "ks", ms=6, label="start")
-        ax_path.set_title(f"{p.title}: {len(path) - 1} steps")
+        shown = len(path) - 1  # a run that blew up at step k shows steps 0 .. k-1: step k is off the chart
+        ax_path.set_title(f"{p.title}: {shown} steps, blew up at step {result['diverged_at']}"
+                          if result["diverged"] else f"{p.title}: {shown} steps")
         ax_path.legend(loc="lower right", fontsize=8)
         return fig
 

@@ -253,8 +253,8 @@ class OptimizerRace:
     def _draw(self, objective):
         from matplotlib.figure import Figure  # not pyplot: no figure is left open behind the widget
 
-        fig = Figure(figsize=(11, 4.2))
-        fig.subplots_adjust(left=0.06, right=0.98, bottom=0.12, top=0.92, wspace=0.22)
+        # constrained layout makes room for tall titles (Beale's sum has an exponent and a subscript)
+        fig = Figure(figsize=(11, 4.2), layout="constrained")
         ax_path, ax_loss = fig.subplots(1, 2)
         plot_paths(objective, {name: r.path for name, r in self.results.items()}, ax=ax_path,
                    markers=self.steps.value <= 300, legend=False)
@@ -291,13 +291,19 @@ class OptimizerRace:
     def _table(self, objective):
         if not self.results:
             return "<i>Select at least one optimizer.</i>"
-        head = "<tr><th>optimizer</th><th>lr</th><th>final f(w)</th><th>final w</th><th></th></tr>"
-        rows = []
+        # Inline styles: an HTML widget gets none of the notebook's table styling.
+        cell = '<{tag} style="padding: 2px 12px; text-align: {align}">{text}</{tag}>'
+        aligns = ("left", "right", "right", "right", "left")
+
+        def row(tag, texts):
+            return "<tr>" + "".join(cell.format(tag=tag, align=a, text=t) for a, t in zip(aligns, texts)) + "</tr>"
+
+        rows = [row("th", ("optimizer", "lr", "final f(w)", "final w", ""))]
         for name, r in self.results.items():
-            lr = self.lr[name].value
             x, y = r.path[-1]
             note = f"{r.status} at step {r.stopped_at}" if r.status else ""
-            rows.append(f"<tr><td>{name}</td><td>{lr:.3g}</td><td>{r.loss[-1]:.3g}</td>"
-                        f"<td>({x:.3f}, {y:.3f})</td><td>{note}</td></tr>")
+            lr, loss = f"{self.lr[name].value:.3g}", f"{r.loss[-1]:.3g}"
+            rows.append(row("td", (name, lr, loss, f"({x:.3f}, {y:.3f})", note)))
         where = f"minimum at {objective.minimum}" if objective.minimum is not None else "no minimum"
-        return f"<table>{head}{''.join(rows)}</table><small>{objective.name}: {where}</small>"
+        table = '<table style="border-collapse: collapse">' + "".join(rows) + "</table>"
+        return f"{table}<small>{objective.name}: {where}</small>"

@@ -1,0 +1,243 @@
+"""``course lite``: the course as a static JupyterLite site (Pyodide kernel, nothing to install).
+
+::
+
+    course lite --out site/            # then serve site/ from any static host (GitHub Pages)
+
+The site is built by ``jupyter lite build`` (jupyterlite-core with jupyterlite-pyodide-kernel):
+
+- every lesson notebook (the learner versions in ``notebooks/``), each with one first cell that,
+  in the browser only (``sys.platform == "emscripten"``), installs the course with ``piplite``;
+- the course as a pure-Python wheel (``pip wheel --no-deps``), served by piplite with the
+  pure-Python wheels it needs that Pyodide does not ship (ipywidgets, comm, array-api-compat);
+- the Pyodide runtime, served from the site itself, with PyPI fall-back turned off, so the site
+  works offline and a learner's browser loads nothing from elsewhere.
+
+The runtime comes from ``--pyodide PATH`` (a full Pyodide distribution: a folder or its
+``.tar.bz2``) or else from the npm registry's ``pyodide`` package, of the version the kernel was
+built for. That package holds only the core (the interpreter and its standard library); the
+packages in its ``pyodide-lock.json`` live beside it in a full distribution. The pure-Python ones
+are fetched from PyPI and kept only when their SHA-256 matches the lock; compiled ones (NumPy,
+matplotlib, ...) are not on PyPI or npm for Pyodide, and :func:`build_site` lists each one still
+missing in ``course-lite.json`` (and prints them) instead of pretending the site is complete.
+
+Downloads (``npm pack``, ``pip download``) are kept in ``--cache`` (default ``build/lite-cache``);
+``--offline`` uses only what the cache holds. In the browser the course never imports
+``course.instructor`` (bubblewrap, kernels) or ``mpi4py``: the lessons' imports do not reach them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+KERNEL_ROOTS = ("micropip", "ipython", "jedi", "traitlets")  # what the Pyodide kernel installs to start
+COURSE_ROOTS = ("numpy", "matplotlib", "tqdm")  # the course's dependencies that Pyodide ships
+PIPLITE_EXTRA = ("ipywidgets", "comm", "jupyterlab_widgets", "array-api-compat")  # pure Python, not in the lock
+REPORT = "course-lite.json"
+INSTALL_CELL = """\
+# In the browser (JupyterLite), install the course first; anywhere else this cell does nothing.
+import sys
+
+if sys.platform == "emscripten":
+    import piplite
+
+    await piplite.install(["numpy", "matplotlib", "ipywidgets", "tqdm", "array-api-compat"])
+    await piplite.install("backprop-course", deps=False)
+"""
+
+
+def pyodide_version() -> str:
+    from jupyterlite_pyodide_kernel.constants import PYODIDE_VERSION
+
+    return PYODIDE_VERSION
+
+
+def _run(command, **kwargs):
+    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        raise RuntimeError(f"`{' '.join(map(str, command))}` failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return result
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def npm_runtime(cache: Path, version: str, offline: bool) -> Path | None:
+    """The npm ``pyodide`` package's files (extracted into the cache), or None if not to be had."""
+    target = cache / f"pyodide-npm-{version}"
+    if (target / "pyodide.mjs").is_file():
+        return target
+    tarball = cache / f"pyodide-{version}.tgz"
+    if not tarball.is_file():
+        if offline or shutil.which("npm") is None:
+            return None
+        cache.mkdir(parents=True, exist_ok=True)
+        _run(["npm", "pack", f"pyodide@{version}", "--pack-destination", str(cache)], timeout=600)
+    with tarfile.open(tarball) as tar, tempfile.TemporaryDirectory(dir=cache) as tmp:
+        tar.extractall(tmp, filter="data")
+        shutil.move(str(Path(tmp) / "package"), target)
+    return target
+
+
+def lock_closure(lock: dict, roots) -> list[str]:
+    """The lock's packages that ``roots`` need, dependencies included (sorted names)."""
+    def key(name):  # the lock's keys and its "depends" spell names differently (prompt_toolkit)
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    packages = {key(k): k for k in lock["packages"]}
+    seen, todo = set(), list(roots)
+    while todo:
+        name = packages.get(key(todo.pop()))
+        if name is None or name in seen:
+            continue
+        seen.add(name)
+        todo.extend(lock["packages"][name].get("depends", []))
+    return sorted(seen)
+
+
+def fill_runtime(runtime: Path, cache: Path, offline: bool) -> dict:
+    """Put beside the core runtime the lock's wheels the kernel and the course need.
+
+    Pure-Python wheels come from PyPI (cached; pip checks PyPI's hashes). Pyodide rebuilds these
+    itself, so PyPI's wheel of the same version has another SHA-256: the lock entry is pointed at
+    the file served. Returns ``{"present": [...], "from_pypi": [...], "missing": {file: why}}``.
+    """
+    lock_path = runtime / "pyodide-lock.json"
+    lock = json.loads(lock_path.read_text())
+    wheels = cache / "pypi"
+    pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+           "--python-version", lock["info"]["python"], "--platform", "any", "-d", str(wheels)]  # fmt: skip
+    present, from_pypi, missing = [], [], {}
+    for name in lock_closure(lock, KERNEL_ROOTS + COURSE_ROOTS):
+        entry = lock["packages"][name]
+        file_name = entry["file_name"]
+        if "-none-any.whl" not in file_name:
+            missing[file_name] = "compiled for Pyodide: not on PyPI or npm (only in a full Pyodide distribution)"
+            continue
+        found = sorted(wheels.glob(f"{file_name.split('-')[0]}-{entry['version']}-*-none-any.whl"))
+        if not found and not offline:
+            wheels.mkdir(parents=True, exist_ok=True)
+            subprocess.run([*pip, f"{entry['name']}=={entry['version']}"], capture_output=True, timeout=300)
+            found = sorted(wheels.glob(f"{file_name.split('-')[0]}-{entry['version']}-*-none-any.whl"))
+        if not found:
+            missing[file_name] = "not in the cache (offline)" if offline else "PyPI has no wheel of this version"
+            continue
+        shutil.copy2(found[0], runtime / found[0].name)
+        if _sha256(found[0]) != entry["sha256"] or found[0].name != file_name:
+            entry.update(file_name=found[0].name, sha256=_sha256(found[0]))
+            from_pypi.append(found[0].name)
+        present.append(found[0].name)
+    lock_path.write_text(json.dumps(lock))
+    return {"present": present, "from_pypi": from_pypi, "missing": missing}
+
+
+def course_wheel(dest: Path) -> Path:
+    """The course as a pure-Python wheel (built from this source tree)."""
+    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dest), str(REPO)],
+         timeout=600)  # fmt: skip
+    (wheel,) = dest.glob("backprop_course-*-py3-none-any.whl")
+    return wheel
+
+
+def extra_wheels(dest: Path, cache: Path, offline: bool) -> list[Path]:
+    """Pure-Python wheels piplite serves next to the course's (cached downloads)."""
+    source = cache / "piplite"
+    if not offline:
+        source.mkdir(parents=True, exist_ok=True)
+        pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "-d", str(source)]
+        subprocess.run([*pip, *PIPLITE_EXTRA], capture_output=True, timeout=600)
+    found = sorted(source.glob("*-none-any.whl")) if source.is_dir() else []
+    for wheel in found:
+        shutil.copy2(wheel, dest / wheel.name)
+    return found
+
+
+def lesson_contents(dest: Path, notebooks: Path) -> list[str]:
+    """Copy the lesson notebooks with the install cell first; returns their names."""
+    import nbformat
+
+    from .authoring import LESSON_FILE
+
+    dest.mkdir(parents=True, exist_ok=True)
+    names = []
+    for path in sorted(notebooks.glob("*.ipynb")):
+        if not LESSON_FILE.match(path.name):
+            continue
+        nb = nbformat.read(path, as_version=4)
+        cell = nbformat.v4.new_code_cell(INSTALL_CELL, metadata={"tags": ["jupyterlite-install"]})
+        nb.cells.insert(0, cell)
+        nbformat.write(nb, dest / path.name)
+        names.append(path.name)
+    return names
+
+
+def build_site(out, *, cache=None, pyodide=None, offline=False, notebooks=None) -> dict:
+    """Build the site into ``out``; returns (and writes to ``out/course-lite.json``) what it holds."""
+    out = Path(out).resolve()
+    cache = Path(cache or REPO / "build" / "lite-cache").resolve()
+    version = pyodide_version()
+    report = {"pyodide_version": version, "runtime": None, "lessons": [], "wheels": [], "missing": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        lite_dir, wheels = Path(tmp) / "lite", Path(tmp) / "wheels"
+        lite_dir.mkdir()
+        wheels.mkdir()
+        report["lessons"] = lesson_contents(Path(tmp) / "files", Path(notebooks or REPO / "notebooks"))
+        report["wheels"] = [course_wheel(wheels).name] + [w.name for w in extra_wheels(wheels, cache, offline)]
+        command = [sys.executable, "-m", "jupyter", "lite", "build", "--lite-dir", str(lite_dir),
+                   "--contents", str(Path(tmp) / "files"), "--output-dir", str(out),
+                   "--piplite-wheels", str(wheels)]  # fmt: skip
+        if pyodide is not None:  # a full distribution: everything in its lock is there
+            command += ["--pyodide", str(Path(pyodide).resolve())]
+            report["runtime"] = f"full distribution from {pyodide}"
+        else:
+            runtime = npm_runtime(cache, version, offline)
+            if runtime is None:
+                report["missing"]["pyodide runtime"] = f"npm package pyodide@{version} not in the cache and not fetched"
+            else:
+                shutil.copytree(runtime, lite_dir / "static" / "pyodide")
+                filled = fill_runtime(lite_dir / "static" / "pyodide", cache, offline)
+                report["runtime"] = (f"npm pyodide@{version} core + {len(filled['present'])} pure-Python wheels "
+                                     f"of its lock ({len(filled['from_pypi'])} of them PyPI's build)")
+                report["missing"].update(filled["missing"])
+        (lite_dir / "jupyter-lite.json").write_text(json.dumps({
+            "jupyter-lite-schema-version": 0,
+            "jupyter-config-data": {
+                "appName": "backprop-course",
+                "exposeAppInBrowser": True,  # window.jupyterapp: what the browser tests drive
+                "litePluginSettings": {"@jupyterlite/pyodide-kernel-extension:kernel": {"disablePyPIFallback": True}},
+            },
+        }))  # fmt: skip
+        if out.exists():
+            shutil.rmtree(out)
+        _run(command, cwd=lite_dir, timeout=1200, env={**os.environ, "JUPYTERLITE_NO_LIBARCHIVE": "1"})
+    (out / REPORT).write_text(json.dumps(report, indent=1))
+    return report
+
+
+def add_arguments(parser):
+    parser.add_argument("--out", default="site", help="output folder (default: site)")
+    parser.add_argument("--cache", default=None, help="download cache (default: build/lite-cache)")
+    parser.add_argument("--pyodide", default=None, help="a full Pyodide distribution (folder or .tar.bz2) to serve")
+    parser.add_argument("--offline", action="store_true", help="use only what the cache holds")
+
+
+def run(args) -> int:
+    report = build_site(args.out, cache=args.cache, pyodide=args.pyodide, offline=args.offline)
+    print(f"JupyterLite site in {args.out}: {len(report['lessons'])} lessons, wheels {', '.join(report['wheels'])}")
+    print(f"Pyodide {report['pyodide_version']}: {report['runtime'] or 'no runtime'}")
+    for name, why in report["missing"].items():
+        print(f"  missing {name}: {why}")
+    if report["missing"]:
+        print("Checks need these in the browser: pass a full Pyodide distribution with --pyodide.")
+    return 0

@@ -1,0 +1,221 @@
+"""Every lesson as a learner sees it: JupyterLab in headless Chromium, driven by Playwright.
+
+``pytest -m browser`` runs these (``-k 07_adaptive`` for one lesson). A session fixture starts
+JupyterLab on a free loopback port with a token, a clean temporary HOME, ``COURSE_FAST=1`` and
+``COURSE_PROGRESS_FILE=off``, serving copies of ``solutions/`` and ``notebooks/`` (the repository's
+files are never written). Each selected notebook is opened in its own browser context and
+workspace; ``COURSE_BROWSER_WORKERS`` notebooks (default 3) run at the same time. For each one,
+Run All, then:
+
+- every code cell ran (it has an execution count) and no output is an error;
+- every widget output rendered as a widget: not "Loading widget...", not "Error displaying
+  widget", not its text repr;
+- for each widget with a control and a figure, moving the first control changes the figure;
+- the check reports say PASSED in a solution notebook, "not attempted yet" in a learner notebook;
+- and in a copy of lesson 06's solution with one planted mistake (the EMA weights swapped), the
+  check shows FAILED with the diagnosis that names it and the paths plot.
+
+Screenshots of each widget and of the failed report go to ``$COURSE_ARTIFACTS`` (default
+``build/browser-artifacts``). The suite skips, with the reason, where Playwright or Chromium is
+missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from _browser import REPO, JupyterLab, artifacts_dir, launch_chromium
+from _lab_page import WIDGET_MIME, LabPage
+
+from course import authoring
+
+pytestmark = pytest.mark.browser
+
+RUN_TIMEOUT = float(os.environ.get("COURSE_BROWSER_TIMEOUT", 600))  # seconds, one notebook
+WORKERS = int(os.environ.get("COURSE_BROWSER_WORKERS", 3))
+CHECK_CALL = re.compile(r"^[ \t]*(?:\w+\.)?check\(", re.MULTILINE)
+WIDGET_REPR = re.compile(r"^\s*[A-Z]\w*\((?:children|value|outputs|layout|description)=")
+PLANTED = "planted/06_momentum_ema_swapped.ipynb"
+PLANTED_FROM = ("v = beta * v + (1 - beta) * g", "v = (1 - beta) * v + beta * g")
+
+
+def _lessons():
+    params = []
+    for folder in ("solutions", "notebooks"):
+        for path in sorted((REPO / folder).glob("*.ipynb")):
+            if authoring.LESSON_FILE.match(path.name):
+                params.append(pytest.param(f"{folder}/{path.name}", id=f"{folder}/{path.stem}"))
+    return params
+
+
+def _stopped_at_a_pending_demo(run) -> bool:
+    """A learner notebook from before its lesson wrapped demos in ``course.notebook.needs``,
+    whose Run All stopped at a ``NotImplementedError``."""
+    return (
+        run.path.startswith("notebooks/")
+        and "needs(" not in (REPO / run.path).read_text()
+        and any(o["ename"] == "NotImplementedError" for c in run.cells for o in c["outputs"])
+    )
+
+
+def _plant(root: Path):
+    """Lesson 06's solution with the EMA's weights swapped in momentum_ema."""
+    nb = nbformat.read(REPO / "solutions" / "06_momentum.ipynb", as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and "def momentum_ema" in c.source]
+    assert len(cells) == 1 and PLANTED_FROM[0] in cells[0].source, "lesson 06 changed: update PLANTED_FROM"
+    cells[0].source = cells[0].source.replace(*PLANTED_FROM)
+    (root / PLANTED).parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, root / PLANTED)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    pytest.importorskip("playwright", reason="Playwright's Python package is not installed (the test extra has it)")
+    root, home = tmp_path_factory.mktemp("course"), tmp_path_factory.mktemp("home")
+    for folder in ("solutions", "notebooks"):
+        shutil.copytree(REPO / folder, root / folder)
+    _plant(root)
+    server = JupyterLab(root, home, env={"COURSE_FAST": "1", "COURSE_PROGRESS_FILE": "off"})
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def runs(request, lab):
+    """Run every notebook the session selected, ``WORKERS`` at a time; ``{path: Run}``."""
+    from playwright.sync_api import sync_playwright
+
+    wanted = []
+    for item in request.session.items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        path = params.get("notebook") or (PLANTED if item.name.startswith("test_a_planted") else None)
+        if path and path not in wanted:
+            wanted.append(path)
+    folder, results = artifacts_dir(), {}
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        pending, active, n = list(wanted), [], 0
+        while pending or active:
+            while pending and len(active) < WORKERS:
+                path, n = pending.pop(0), n + 1
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = LabPage(context, lab, path, workspace=f"test{n}")
+                try:
+                    page.start()
+                except Exception as exc:  # recorded: the tests of this notebook fail with it
+                    page.run.error = f"could not start Run All: {exc}"
+                page.run.started = time.monotonic()
+                active.append((page, context, page.run.started + RUN_TIMEOUT))
+            for entry in list(active):
+                page, context, deadline = entry
+                if page.run.error is None and not page.finished() and time.monotonic() < deadline:
+                    continue
+                results[page.path] = _finish(page, folder)
+                context.close()
+                active.remove(entry)
+            if active:
+                active[0][0].page.wait_for_timeout(250)  # poll the running notebooks
+        browser.close()
+    print(f"\nbrowser screenshots: {folder}")
+    return results
+
+
+def _finish(page: LabPage, folder: Path):
+    run = page.run
+    try:
+        run.settled = run.error is None and page.finished()
+        page.snapshot()
+        stem = run.path.replace("/", "-").removesuffix(".ipynb")
+        page.screenshot_widgets(folder, stem)
+        page.screenshot_report(folder, stem, "failed")
+        page.move_controls()
+    except Exception as exc:
+        run.error = (run.error or "") + f" while reading the page: {exc}"
+    finally:
+        page.close()
+    widgets = sum(r["widget"] for c in run.cells for r in c["rendered"])
+    moved = ", ".join(f"{what} {'changed' if ok else 'did NOT change'} its figure" for _, what, ok in run.interactions)
+    print(f"\n{run.path}: {time.monotonic() - run.started:.1f} s, {len(run.cells)} code cells, "
+          f"{widgets} widgets{'; ' + moved if moved else ''}", end="")
+    return run
+
+
+def _run(runs, notebook):
+    run = runs[notebook]
+    assert run.error is None, f"{notebook}: {run.error}"
+    assert run.settled, f"{notebook}: Run All did not finish within {RUN_TIMEOUT:.0f} s (COURSE_BROWSER_TIMEOUT)"
+    return run
+
+
+def _where(cell) -> str:
+    return f"cell {cell['index'] + 1} ({cell['source'].strip().splitlines()[0] if cell['source'].strip() else ''!r})"
+
+
+@pytest.mark.parametrize("notebook", _lessons())
+def test_run_all_reaches_the_end_without_errors(runs, notebook):
+    run = _run(runs, notebook)
+    if _stopped_at_a_pending_demo(run):
+        pytest.xfail(
+            "Run All in this learner notebook stops at the first demo that calls an unwritten exercise; "
+            "lessons wrap such demos in course.notebook.needs (issue 14), then this test must pass"
+        )
+    errors = [f"{_where(c)}: {o['ename']}: {o['evalue']}" for c in run.cells for o in c["outputs"] if o["type"] == "error"]
+    assert not errors, f"{notebook}: error output in " + "; ".join(errors)
+    not_run = [_where(c) for c in run.cells if c["count"] is None and c["source"].strip()]
+    assert not not_run, f"{notebook}: Run All did not run " + ", ".join(not_run)
+    assert run.done and run.done["ok"], f"{notebook}: Run All reported {run.done}"
+
+
+@pytest.mark.parametrize("notebook", _lessons())
+def test_every_widget_renders_and_responds(runs, notebook):
+    """Of the cells that ran (all of them, once Run All reaches the end)."""
+    run = _run(runs, notebook)
+    for cell in run.cells:
+        wanted = sum(WIDGET_MIME in o["mimes"] for o in cell["outputs"])
+        shown = [r for r in cell["rendered"] if r["widget"]]
+        assert len(shown) == wanted, f"{notebook} {_where(cell)}: {wanted} widget outputs, {len(shown)} rendered as widgets"
+        for r in cell["rendered"]:
+            for bad in ("Loading widget...", "Error displaying widget"):
+                assert bad not in r["text"], f"{notebook} {_where(cell)} shows {bad!r}"
+        for o in cell["outputs"]:
+            if WIDGET_MIME not in o["mimes"] and "text/plain" in o["mimes"]:
+                assert not WIDGET_REPR.match(o["text"]), f"{notebook} {_where(cell)}: a widget shown as text: {o['text'][:80]!r}"
+    for wid, control, changed in run.interactions:
+        assert changed, f"{notebook}: moving the {control} of widget {wid} did not change its figure"
+
+
+@pytest.mark.parametrize("notebook", _lessons())
+def test_check_reports_render(runs, notebook):
+    """Of the check cells that ran (all of them, once Run All reaches the end)."""
+    run = _run(runs, notebook)
+    learner = notebook.startswith("notebooks/")
+    checks = [c for c in run.cells if CHECK_CALL.search(c["source"])]
+    assert any(c["count"] is not None for c in checks) or not checks, f"{notebook}: no check cell ran"
+    for cell in checks:
+        if cell["count"] is None:
+            continue
+        assert cell["reports"], f"{notebook} {_where(cell)}: no check report rendered"
+        for report in cell["reports"]:
+            headline = report["text"].strip().splitlines()[0]
+            if learner:
+                assert "course-check-not_attempted" in report["classes"] and "not attempted yet" in headline, headline
+            else:
+                assert "course-check-passed" in report["classes"] and "PASSED" in headline, headline
+
+
+def test_a_planted_mistake_shows_the_failed_report_and_its_diagnosis(runs):
+    run = _run(runs, PLANTED)
+    (cell,) = [c for c in run.cells if 'check("optim.momentum_ema"' in c["source"]]
+    (report,) = cell["reports"]
+    assert "course-check-failed" in report["classes"] and report["text"].lstrip().startswith("✘ FAILED"), report
+    assert "weights_swapped" in report["diagnoses"], report["diagnoses"]
+    assert "You swapped the weights" in report["text"]
+    assert report["images"] == 1, "the report shows both paths"
+    assert any(p.name.endswith("report-failed.png") for p in run.screenshots)

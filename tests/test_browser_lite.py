@@ -1,0 +1,168 @@
+"""The JupyterLite site (``course lite``): it builds offline from the download cache, holds every
+lesson and the course's wheel, serves its own Pyodide runtime, and its kernel starts in Chromium.
+
+The build uses only ``$COURSE_LITE_CACHE`` (default ``build/lite-cache``), which ``.ci/run``
+fills (``course lite`` with downloads); nothing is fetched here. In the browser, the site is
+served from loopback and the kernel must start from the site's own files (PyPI fall-back off).
+A check runs in the browser only when the site has the compiled Pyodide packages the course
+needs (NumPy, matplotlib and theirs); where it does not, that test skips naming each file.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import zipfile
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import nbformat
+import pytest
+from _browser import REPO, artifacts_dir, launch_chromium
+
+from course import authoring, lite
+
+pytestmark = pytest.mark.browser
+CACHE = Path(os.environ.get("COURSE_LITE_CACHE") or REPO / "build" / "lite-cache")
+LESSONS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb") if authoring.LESSON_FILE.match(p.name))
+BROWSER_ONLY = ("course.instructor", "mpi4py")  # what cannot work in the browser
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    pytest.importorskip("jupyterlite_core", reason="jupyterlite-core is not installed")
+    pytest.importorskip("jupyterlite_pyodide_kernel", reason="jupyterlite-pyodide-kernel is not installed")
+    out = tmp_path_factory.mktemp("lite") / "site"
+    report = lite.build_site(out, cache=CACHE, offline=True, pyodide=os.environ.get("COURSE_PYODIDE"))
+    return out, report
+
+
+def test_the_site_holds_every_lesson_with_the_install_cell_first(site):
+    out, report = site
+    assert (out / "index.html").is_file() and (out / "lab" / "index.html").is_file()
+    assert report["lessons"] == LESSONS
+    for name in LESSONS:
+        nb = nbformat.read(out / "files" / name, as_version=4)
+        first = nb.cells[0]
+        assert "jupyterlite-install" in first.metadata.get("tags", []) and "piplite.install" in first.source
+        source = nbformat.read(REPO / "notebooks" / name, as_version=4)
+        assert [c.source for c in nb.cells[1:]] == [c.source for c in source.cells], name
+
+
+def test_the_course_wheel_is_pure_python_and_served_by_piplite(site):
+    out, _ = site
+    index = json.loads((out / "pypi" / "all.json").read_text())
+    (release,) = index["backprop-course"]["releases"].values()
+    (wheel_file,) = [f for f in release if f["filename"].endswith("-py3-none-any.whl")]
+    with zipfile.ZipFile(out / "pypi" / wheel_file["filename"]) as wheel:
+        names = wheel.namelist()
+    assert "course/grader/report.py" in names and "course/widgets/optimizer_race.py" in names
+    assert not [n for n in names if n.endswith((".so", ".pyd"))]
+    for extra in ("ipywidgets", "comm", "array-api-compat"):
+        assert extra in index, f"piplite does not serve {extra}"
+
+
+def test_the_site_serves_its_own_runtime_and_never_falls_back_to_pypi(site):
+    out, report = site
+    settings = json.loads((out / "jupyter-lite.json").read_text())["jupyter-config-data"]["litePluginSettings"]
+    kernel = settings["@jupyterlite/pyodide-kernel-extension:kernel"]
+    assert kernel["disablePyPIFallback"] is True
+    if report["runtime"] is None:
+        pytest.skip(f"no Pyodide runtime in the cache {CACHE}: {report['missing']}")
+    assert kernel["pyodideUrl"] == "./static/pyodide/pyodide.mjs"
+    assert (out / "static" / "pyodide" / "pyodide.asm.wasm").is_file()
+    lock = json.loads((out / "static" / "pyodide" / "pyodide-lock.json").read_text())
+    for name in lite.lock_closure(lock, lite.KERNEL_ROOTS):  # the kernel's own packages are all there
+        assert (out / "static" / "pyodide" / lock["packages"][name]["file_name"]).is_file(), name
+    # what is missing is named, and it is only what Pyodide compiles
+    assert all("pyemscripten" in f or "pyodide" in f for f in report["missing"]), report["missing"]
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_a_lessons_imports_reach_nothing_that_cannot_run_in_the_browser(lesson):
+    source = "\n".join(c.source for c in nbformat.read(REPO / "notebooks" / lesson, as_version=4).cells if c.cell_type == "code")
+    imports = [line.strip() for line in source.splitlines() if re.match(r"^(from course|import course)\b", line)]
+    code = "\n".join([*imports, "import sys", f"print([m for m in {BROWSER_ONLY!r} if m in sys.modules])"])
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]", f"{lesson} imports {result.stdout.strip()} (it cannot work in JupyterLite)"
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".wasm": "application/wasm", ".mjs": "text/javascript"}
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def served(site):
+    out, report = site
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(out)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", report
+    server.shutdown()
+
+
+_RUN_CELL = """async (code) => {
+  const app = window.jupyterapp || window.jupyterlab;
+  const nb = [...app.shell.widgets('main')].find((w) => w.sessionContext);
+  await nb.context.ready; await nb.sessionContext.ready;
+  const future = nb.sessionContext.session.kernel.requestExecute({code});
+  const out = [];
+  future.onIOPub = (msg) => { const c = msg.content; out.push(c.text || c.evalue || (c.data && c.data['text/plain']) || ''); };
+  const reply = await future.done;
+  return {status: reply.content.status, output: out.join('')};
+}"""
+
+
+@pytest.fixture(scope="session")
+def lite_page(served):
+    """Lesson 01 open in the served site, its kernel started; ``(page, first cell's result, requests
+    that left the site)``."""
+    from playwright.sync_api import sync_playwright
+
+    url, report = served
+    if report["runtime"] is None:
+        pytest.skip(f"no Pyodide runtime in the cache {CACHE}")
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        outside = []
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((url, "data:", "blob:")) else None)
+        page.goto(f"{url}/lab/index.html?path=01_forward_pass.ipynb")
+        page.wait_for_function(
+            "() => { const app = window.jupyterapp || window.jupyterlab; return app && "
+            "[...app.shell.widgets('main')].some((w) => w.sessionContext && w.sessionContext.session); }",
+            timeout=180_000,
+        )
+        result = page.evaluate(_RUN_CELL, "import sys; print(sys.platform, sys.version_info[:2])")
+        page.screenshot(path=str(artifacts_dir() / "jupyterlite-01_forward_pass.png"))
+        yield page, result, outside
+        browser.close()
+
+
+def test_a_lesson_opens_in_jupyterlite_and_its_kernel_runs_offline(lite_page):
+    _, result, outside = lite_page
+    assert result["status"] == "ok" and result["output"].startswith("emscripten"), result
+    assert not outside, f"the site loaded files from elsewhere: {outside[:5]}"
+
+
+def test_a_check_runs_in_jupyterlite(site, lite_page):
+    _, report = site
+    page, _, outside = lite_page
+    missing = sorted(report["missing"])
+    if missing:
+        pytest.skip("the compiled Pyodide packages the course needs are not to be had here: " + ", ".join(missing))
+    install = page.evaluate(_RUN_CELL, lite.INSTALL_CELL)
+    assert install["status"] == "ok", install
+    code = "from course.grader import check\nfrom course.layers import relu_forward\ncheck('layers.relu_forward', relu_forward)"
+    check = page.evaluate(_RUN_CELL, code)
+    assert check["status"] == "ok" and "PASSED" in check["output"], check
+    assert not outside, f"the site loaded files from elsewhere: {outside[:5]}"
