@@ -227,3 +227,11 @@ def test_the_command_line_has_every_namespace_and_a_capped_tmpfs():
                  "--clearenv", "--disable-userns", "--new-session", f"--size {64 * 2**20} --tmpfs /tmp",
                  "--remount-ro /", f"--ro-bind /v {bwrap.VIEW}", f"--ro-bind /j {bwrap.JOB}"):
         assert flag in cmd, flag
+
+
+def test_a_copy_of_the_reference_value_class_is_flagged():
+    ex = get("autograd.value_mul")
+    src = textwrap.dedent(inspect.getsource(ex.reference)).replace("other", "rhs").replace("out", "res")
+    b = types.SimpleNamespace(function="Value")
+    got = copies.reference_copies({"Value": _shape(src)}, {ex.id: b}, {ex.id: ex})
+    assert ex.id in got and "course.autograd.Value" in got[ex.id]
