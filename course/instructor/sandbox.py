@@ -103,6 +103,14 @@ class Batch:
         self.pool: queue.SimpleQueue = queue.SimpleQueue()
         self.lock = threading.Lock()
         self.closed = False
+        self.expected = None  # submissions still to come (None: unknown, always keep one ready)
+
+    def warm(self, n: int, submissions: int | None = None) -> None:
+        """Start ``n`` sandboxes now; ``submissions``: how many will be taken in all (so that no
+        sandbox is started that nobody will use)."""
+        self.expected = submissions
+        for _ in range(max(0, n)):
+            self.pool.put(self._start())
 
     def command(self, folder: Path) -> list[str]:
         if self.isolation == "bwrap":
@@ -132,7 +140,10 @@ class Batch:
         except queue.Empty:
             box = self._start()
         with self.lock:
-            if self.prestart and not self.closed:
+            if self.expected is not None:
+                self.expected -= 1
+            wanted = self.expected is None or self.expected > self.pool.qsize()
+            if self.prestart and not self.closed and wanted:
                 self.pool.put(self._start())
         return box
 
