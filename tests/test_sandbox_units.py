@@ -200,6 +200,7 @@ def test_without_bubblewrap_grading_stops_with_the_cause_and_the_fix(tmp_path, m
         bwrap.problem.cache_clear()
 
 
+@pytest.mark.notebooks
 def test_isolation_process_grades_with_a_warning_in_the_summary_and_every_row(tmp_path):
     from test_instructor import CORRECT, interleave, notebook, read_gradebook
 
