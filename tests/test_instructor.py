@@ -1,4 +1,4 @@
-"""``course grade`` end to end, with real kernels (marked ``notebooks``: slow-ish).
+"""``course grade`` end to end, in real sandboxes (marked ``notebooks``: slow-ish).
 
 A small fixture lesson (``00_getting_started``'s three exercises, without the lesson's timing
 cells) lives in a tmp ``solutions/`` folder; the submissions are generated with nbformat. All
@@ -9,18 +9,18 @@ Must not raise a grade
   - ``edited_checks``: check cells deleted, and one edited to check a correct lambda instead.
   - ``redefined_check``: ``def check(...)`` that prints PASSED.
   - ``patched_grader``: ``course.grader.runner.run = ...`` using the reference (graded 0, "modifies the grader").
-  - ``patched_grader_exec``: the same patch hidden in ``exec`` (caught in the kernel: the reference ran).
+  - ``patched_grader_exec``: the same patch hidden in ``exec`` (there is no reference in the sandbox).
   - ``patched_numpy``: ``np.allclose = lambda *a, **k: True`` and friends.
   - ``imports_reference``: ``from course.grader.topics.numpy_basics import add_bias``.
   - ``hard_coded``: returns the expected arrays of the notebook's own seed-0 cases.
   - ``exits``: ``sys.exit()`` in a cell, SystemExit / KeyboardInterrupt raised by the functions.
   - ``fake_output``: prints and displays a fake "✔ PASSED" report.
-  - ``writes_files`` (its own batch, --jobs 1): overwrites the solution notebook and the gradebook.
+  - ``writes_files`` (its own batch): tries to overwrite the solution notebook, the gradebook, the package.
 
 Must not stop or hang the batch
   - ``endless``: ``while True: pass`` in a cell, an endless loop in a function.
   - ``memory_bomb``: allocations far over ``--memory``.
-  - ``deep_recursion``: recursion past a raised recursion limit (kills the kernel).
+  - ``deep_recursion``: recursion past a raised recursion limit (kills the sandbox, restarted without that cell).
   - ``huge_output``: megabytes printed, a file written past the size limit.
   - ``corrupt.ipynb`` (not JSON), ``essay.ipynb`` (text), ``not_a_notebook.ipynb`` (JSON, not a
     notebook), ``empty.ipynb`` (no cells), ``other_lesson`` (lesson 03_backprop's metadata).

@@ -17,7 +17,8 @@ their marks. Attacks and what stops them (README, "Threat model"):
 - ``write_outside``: everything but the tmpfs is read-only or absent;
 - ``read_env``: a cleared environment, the batch folder not mounted;
 - ``loopback``: a network namespace (the grader's loopback is not the sandbox's);
-- ``exfiltrate``: hidden-case feedback shows no learner-produced text.
+- ``exfiltrate``: hidden-case feedback shows no learner-produced text;
+- ``hidden_via_visible``: the hidden cases are sent in only after every visible result came out.
 """
 
 from __future__ import annotations
@@ -205,6 +206,11 @@ ATTACKS = {
         "raise RuntimeError('NET ' + repr(res))\n"
     ),
     "exfiltrate": "",
+    "hidden_via_visible": (  # find the hidden cases while the cells run, to encode them in a visible output
+        "import gc\n"
+        "found = [o for o in gc.get_objects() if type(o).__name__ == 'Case' and 'secret' in str(getattr(o, 'note', ''))]\n"
+        "raise RuntimeError(f'FOUND {len(found)}')\n"
+    ),
 }
 
 
@@ -337,7 +343,8 @@ def test_the_batch_completes_and_classmates_keep_their_marks(attacked):
 
 @pytest.mark.parametrize("name", ["clone_code", "exec_source", "proc_read", "patch_runner", "forged_frames",
                                   "setsid_survivor", "kill_all", "frame_hang", "raise_limits", "fork_bomb",
-                                  "disk_fill", "write_outside", "read_env", "loopback", "exfiltrate"])
+                                  "disk_fill", "write_outside", "read_env", "loopback", "exfiltrate",
+                                  "hidden_via_visible"])
 def test_no_attack_raises_its_score(attacked, name):
     assert _score(attacked, name) == 0, attacked["rows"][name]
 
@@ -412,6 +419,12 @@ def test_the_environment_and_the_batch_folder_are_out_of_reach(attacked):
 def test_no_loopback_connection_reaches_the_grader(attacked):
     assert attacked["listener"] == []
     assert "CONNECTED" not in _cells(attacked, "loopback")
+
+
+def test_hidden_cases_reach_the_sandbox_only_after_every_visible_result(attacked):
+    assert "FOUND 0" in _cells(attacked, "hidden_via_visible")
+    assert attacked["json"]["correct"]["exercises"]["numpy.add_bias"]["sets"][-1]["hidden"] is True
+    assert attacked["json"]["correct"]["exercises"]["numpy.add_bias"]["sets"][-1]["passed_cases"] == 1
 
 
 def test_hidden_cases_do_not_leak_through_exception_text(attacked):

@@ -200,6 +200,7 @@ def test_without_bubblewrap_grading_stops_with_the_cause_and_the_fix(tmp_path, m
         bwrap.problem.cache_clear()
 
 
+@pytest.mark.notebooks
 def test_isolation_process_grades_with_a_warning_in_the_summary_and_every_row(tmp_path):
     from test_instructor import CORRECT, interleave, notebook, read_gradebook
 
@@ -227,3 +228,11 @@ def test_the_command_line_has_every_namespace_and_a_capped_tmpfs():
                  "--clearenv", "--disable-userns", "--new-session", f"--size {64 * 2**20} --tmpfs /tmp",
                  "--remount-ro /", f"--ro-bind /v {bwrap.VIEW}", f"--ro-bind /j {bwrap.JOB}"):
         assert flag in cmd, flag
+
+
+def test_a_copy_of_the_reference_value_class_is_flagged():
+    ex = get("autograd.value_mul")
+    src = textwrap.dedent(inspect.getsource(ex.reference)).replace("other", "rhs").replace("out", "res")
+    b = types.SimpleNamespace(function="Value")
+    got = copies.reference_copies({"Value": _shape(src)}, {ex.id: b}, {ex.id: ex})
+    assert ex.id in got and "course.autograd.Value" in got[ex.id]

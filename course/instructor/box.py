@@ -237,10 +237,32 @@ def run_set(exercise, fn, forward, case_list, seconds: float):
     return outcomes, timed_out
 
 
-def run_phase(namespace, tasks, seconds: float, out) -> None:
+def _send_result(out, t: int, s: int, label: str, outcomes, timed_out: bool) -> None:
     from . import wire
     from .channel import send, send_json
 
+    doc, arrays = wire.encode(outcomes, {"timed_out": timed_out, "set": label})
+    send_json(out, {"event": "result", "task": t, "set": s, "arrays": len(arrays), "doc": doc.decode("utf-8")})
+    for a in arrays:
+        send(out, b"A", a)
+
+
+def _run_one(runnable, t, s, label, case_list, seconds, out) -> None:
+    exercise, fn, forward = runnable[t]
+    try:
+        outcomes, timed_out = run_set(exercise, fn, forward, case_list, seconds)
+    except BaseException as exc:  # the timer or an exit between two cases
+        outcomes, timed_out = [], isinstance(exc, CellTimeout)
+    _send_result(out, t, s, label, outcomes, timed_out)
+
+
+def run_phase(namespace, tasks, seconds: float, out, hidden_sets=lambda: {}) -> None:
+    """Every exercise's visible test sets first; then, once the grader has them all, the hidden
+    sets (``hidden_sets()`` waits for them): the hidden cases reach this process only after every
+    result a learner may see has been sent."""
+    from .channel import send_json
+
+    runnable = {}
     for t, task in enumerate(tasks):
         exercise = types.SimpleNamespace(**task["exercise"], protocol=_protocol(task["protocol"]))
         fn = namespace.get(task["function"])
@@ -250,16 +272,15 @@ def run_phase(namespace, tasks, seconds: float, out) -> None:
         send_json(out, {"event": "task", "task": t, "meta": meta})
         if not (meta["found"] and meta["callable"]):
             continue
+        runnable[t] = (exercise, fn, forward)
         for s, (label, case_list) in enumerate(task["sets"]):
-            try:
-                outcomes, timed_out = run_set(exercise, fn, forward, case_list, seconds)
-            except BaseException as exc:  # the timer or an exit between two cases
-                outcomes, timed_out = [], isinstance(exc, CellTimeout)
-            doc, arrays = wire.encode(outcomes, {"timed_out": timed_out, "set": label})
-            send_json(out, {"event": "result", "task": t, "set": s, "arrays": len(arrays),
-                            "doc": doc.decode("utf-8")})
-            for a in arrays:
-                send(out, b"A", a)
+            if case_list is not None:
+                _run_one(runnable, t, s, label, case_list, seconds, out)
+    send_json(out, {"event": "visible_done"})
+    for (t, s), (label, case_list) in sorted(hidden_sets().items()):
+        if t in runnable:
+            send_json(out, {"event": "task", "task": t, "meta": {}})
+            _run_one(runnable, t, s, label, case_list, seconds, out)
 
 
 def _read_job(source) -> dict:
@@ -268,11 +289,14 @@ def _read_job(source) -> dict:
     if source != "-":
         with open(source, "rb") as fh:
             return pickle.load(fh)
-    stdin = sys.stdin.buffer
-    size = int.from_bytes(stdin.read(8), "big")
-    data = stdin.read(size)
+    return _read_blob(sys.stdin.buffer)
+
+
+def _read_blob(fh):
+    size = int.from_bytes(fh.read(8), "big")
+    data = fh.read(size)
     if len(data) != size:
-        os._exit(3)  # the grader went away before sending a job
+        os._exit(3)  # the grader went away before sending it
     return pickle.loads(data)
 
 
@@ -295,6 +319,7 @@ def main(job_source: str) -> int:
 
     send_json(out, {"event": "ready"})
     job = _read_job(job_source)
+    more = os.fdopen(os.dup(0), "rb") if job_source == "-" else None  # the hidden sets come here later
     os.dup2(null, 0)
     os.chdir(job["cwd"])
     sys.path[:0] = [job["cwd"]]
@@ -302,7 +327,8 @@ def main(job_source: str) -> int:
     send_json(out, {"event": "job"})
     run_cells(shell, job["cells"], set(job.get("skip", ())), job["cell_timeout"], out)
     send_json(out, {"event": "cells_done"})
-    run_phase(shell.user_ns, job["tasks"], job["exercise_timeout"], out)
+    run_phase(shell.user_ns, job["tasks"], job["exercise_timeout"], out,
+              (lambda: _read_blob(more)) if more is not None else (lambda: {}))
     send_json(out, {"event": "done"})
     out.flush()
     os._exit(0)  # no atexit handlers registered by the learner's code

@@ -92,8 +92,12 @@ def read_process(proc, deadline: float, limit: int = MAX_STREAM, watch=None):
         os.set_blocking(f.fileno(), False)
         sel.register(f, selectors.EVENT_READ, buf)
     why = "eof"
+    exited = False
     try:
         while sel.get_map():
+            if not exited and proc.poll() is not None:  # a child it left behind may hold the pipes open
+                exited = True
+                deadline = min(deadline, time.monotonic() + 0.5)
             left = deadline - time.monotonic()
             if left <= 0:
                 why = "deadline"
@@ -113,7 +117,7 @@ def read_process(proc, deadline: float, limit: int = MAX_STREAM, watch=None):
                 if buf is out and len(out) > limit:
                     del out[limit:]
                     why = "limit"
-                if buf is out and watch is not None:
+                if buf is out and watch is not None and not exited:
                     deadline = watch(out)
             if why == "limit":
                 break

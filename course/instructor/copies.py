@@ -81,17 +81,20 @@ def _strip_docstrings(tree):
     return tree
 
 
-def shape_of(node: ast.FunctionDef) -> Shape:
-    """The :class:`Shape` of a function definition (its own name does not count)."""
+def shape_of(node) -> Shape:
+    """The :class:`Shape` of a function or class definition (its own name does not count; for a
+    class, the methods' names and bodies in order: the learner's ``Value`` of lesson 02)."""
     node = _strip_docstrings(ast.parse(ast.unparse(node)).body[0])
-    local = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+    local = {a.arg for a in ast.walk(node) if isinstance(a, ast.arg)}
     for sub in ast.walk(node):
         if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
             local.add(sub.id)
-        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and sub is not node:
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)) and isinstance(node, ast.FunctionDef) \
+                and sub is not node:
             local.add(sub.name)
     v = _Normaliser(local)
-    v.visit(node.args)
+    if isinstance(node, ast.FunctionDef):
+        v.visit(node.args)
     for stmt in node.body:
         v.visit(stmt)
     tokens = tuple(v.out)
@@ -107,7 +110,8 @@ def similarity(a: Shape, b: Shape) -> float:
 
 
 def function_shapes(cells, names) -> dict:
-    """``name -> Shape`` of the last top-level ``def name`` in the cells (``(index, source)``)."""
+    """``name -> Shape`` of the last top-level ``def name`` or ``class name`` in the cells
+    (``(index, source)``)."""
     from .extract import python_source
 
     found: dict = {}
@@ -117,9 +121,7 @@ def function_shapes(cells, names) -> dict:
         except (SyntaxError, ValueError):
             continue
         for stmt in tree.body:
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and stmt.name in names:
-                if isinstance(stmt, ast.ClassDef):
-                    continue
+            if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)) and stmt.name in names:
                 found[stmt.name] = stmt
     return {name: shape_of(node) for name, node in found.items()}
 
@@ -133,7 +135,7 @@ def reference_shape(fn) -> Shape | None:
     if key not in _REFERENCE_SHAPES:
         try:
             node = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
-            _REFERENCE_SHAPES[key] = shape_of(node) if isinstance(node, ast.FunctionDef) else None
+            _REFERENCE_SHAPES[key] = shape_of(node) if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else None
         except (OSError, TypeError, SyntaxError, IndexError):
             _REFERENCE_SHAPES[key] = None
     return _REFERENCE_SHAPES[key]

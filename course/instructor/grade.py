@@ -194,7 +194,6 @@ def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits 
     try:
         grader = Grader(solutions, seed=seed, limits=limits, hidden_tests=hidden_tests, lesson=lesson,
                         hidden_source=str(hidden_file or ""))
-        lessons = _prepare(grader, submissions, lesson)
         try:
             view_dir = str(view.build(Path(root) / "view", registry.exercises()))
         except view.ViewError as exc:
@@ -212,6 +211,10 @@ def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits 
             why = sandbox.bwrap.problem(view_dir, str(probe), batch.stage)
             if why is not None:
                 raise GradingError(why)
+        # the first sandboxes do their imports while the lessons are planned (no learner code runs
+        # before every lesson in sight is planned: a sandbox waits for its job)
+        batch.warm(min(max(1, int(jobs)), len(submissions)), len(submissions))
+        lessons = _prepare(grader, submissions, lesson)
         if guard or (guard is None and isolation == "process"):
             import course
 

@@ -133,6 +133,7 @@ def task_for(ex, binding, sets) -> dict:
         "function": binding.function,
         "forward": binding.forward,
         "sets": [(ts.label, [_shipped(ex, c) for c in ts.cases]) for ts in sets],
+        "hidden": [ts.hidden for ts in sets],
     }
     _ViewOnly.allowed = view.modules()
     try:

@@ -81,6 +81,7 @@ class SandboxResult:
     attempts: int = 0
     problem: str = ""
     timing: dict = field(default_factory=dict)  # the last attempt: ready, cells_done, done, ended (s)
+    hidden_phase: bool = False  # the hidden sets had been sent in when it ended
 
 
 @dataclass
@@ -103,6 +104,14 @@ class Batch:
         self.pool: queue.SimpleQueue = queue.SimpleQueue()
         self.lock = threading.Lock()
         self.closed = False
+        self.expected = None  # submissions still to come (None: unknown, always keep one ready)
+
+    def warm(self, n: int, submissions: int | None = None) -> None:
+        """Start ``n`` sandboxes now; ``submissions``: how many will be taken in all (so that no
+        sandbox is started that nobody will use)."""
+        self.expected = submissions
+        for _ in range(max(0, n)):
+            self.pool.put(self._start())
 
     def command(self, folder: Path) -> list[str]:
         if self.isolation == "bwrap":
@@ -132,7 +141,10 @@ class Batch:
         except queue.Empty:
             box = self._start()
         with self.lock:
-            if self.prestart and not self.closed:
+            if self.expected is not None:
+                self.expected -= 1
+            wanted = self.expected is None or self.expected > self.pool.qsize()
+            if self.prestart and not self.closed and wanted:
                 self.pool.put(self._start())
         return box
 
@@ -167,8 +179,11 @@ def _kill(proc: subprocess.Popen) -> None:
 class _Watch:
     """Scans the frames as they arrive, for the per-cell and per-exercise deadlines."""
 
-    def __init__(self, job: dict, deadline: float):
+    def __init__(self, job: dict, deadline: float, send_hidden=None):
         self.job, self.end, self.pos, self.deadline = job, deadline, 0, deadline
+        self.send_hidden = send_hidden  # called once, at the first "visible_done" after "cells_done"
+        self.cells_done = False
+        self.cutoff = None  # where in the stream the hidden sets were sent
         self.started = time.monotonic()
         self.timing: dict = {}  # event -> seconds after the start, as the grader saw them
 
@@ -182,7 +197,9 @@ class _Watch:
                     ev = json.loads(data[self.pos + 11:self.pos + 11 + size])
                 except ValueError:
                     ev = {}
+                self.pos += 11 + size
                 self._event(ev if isinstance(ev, dict) else {})
+                continue
             self.pos += 11 + size
         return self.deadline
 
@@ -197,19 +214,37 @@ class _Watch:
             self.deadline = min(self.end, now + n * float(self.job["exercise_timeout"]) + slack)
         elif ev.get("event") in ("cell", "cells_done", "ready", "job"):
             self.deadline = self.end
+            self.cells_done = self.cells_done or ev.get("event") == "cells_done"
+        elif ev.get("event") == "visible_done" and self.cells_done and self.cutoff is None:
+            self.cutoff = self.pos
+            self.deadline = self.end
+            if self.send_hidden is not None:
+                self.send_hidden()
 
 
-def _attempt(batch: Batch, job: dict, limits: Limits, deadline: float):
+def _write(pipe, data: bytes) -> None:
+    """Write and close in a thread of its own: a sandbox that does not read cannot block the grader
+    (its pipe breaks when the sandbox is ended)."""
+    def go():
+        try:
+            pipe.write(len(data).to_bytes(8, "big") + data)
+            pipe.close()
+        except (OSError, ValueError):
+            pass
+
+    threading.Thread(target=go, daemon=True).start()
+
+
+def _attempt(batch: Batch, job: dict, hidden: dict, limits: Limits, deadline: float):
     box = batch.take()
     proc = box.proc
     try:
         if batch.isolation == "process":
             job = {**job, "cwd": str(box.folder / "work")}
-        data = pickle.dumps(job)
-        watch = _Watch(job, deadline)
+        watch = _Watch(job, deadline, lambda: _write(proc.stdin, pickle.dumps(hidden)))
         try:
-            proc.stdin.write(len(data).to_bytes(8, "big") + data)
-            proc.stdin.close()
+            proc.stdin.write(len(data := pickle.dumps(job)).to_bytes(8, "big") + data)
+            proc.stdin.flush()
         except OSError:  # the sandbox ended before it got its job
             pass
         try:
@@ -219,19 +254,25 @@ def _attempt(batch: Batch, job: dict, limits: Limits, deadline: float):
             proc.stdout.close()
             proc.stderr.close()
         watch.timing["ended"] = round(time.monotonic() - watch.started, 3)
-        return out, log.decode("utf-8", "replace"), why, proc.returncode, watch.timing
+        return out, log.decode("utf-8", "replace"), why, proc.returncode, watch.timing, watch.cutoff
     finally:
         shutil.rmtree(box.folder, ignore_errors=True)
 
 
-def _merge(res: SandboxResult, tasks: list, data: bytes) -> tuple[int | None, bool, bool]:
+def _merge(res: SandboxResult, tasks: list, data: bytes, cutoff: int | None) -> tuple[int | None, bool, bool]:
     """Read the frames into ``res``; returns ``(cell running when it stopped, in the run phase,
-    done)``."""
+    done)``. After ``cutoff`` (where the hidden sets were sent in) only hidden results count:
+    nothing the learner may see comes from code that had the hidden cases."""
     from . import wire
 
-    frames = channel.Frames(data)
+    frames = channel.Frames(data if cutoff is None else data[:cutoff])
+    after = channel.Frames(data[cutoff:]) if cutoff is not None else channel.Frames(b"")
+    hidden = {(t, s) for t, task in enumerate(tasks) for s, h in enumerate(task.get("hidden", ())) if h}
+    events = [(ev, arrays, False) for ev, arrays in frames.events]
+    events += [(ev, arrays, True) for ev, arrays in after.events if ev.get("event") == "done"
+               or (ev.get("event") == "result" and (ev.get("task"), ev.get("set")) in hidden)]
     running, in_run, done = None, False, False
-    for ev, arrays in frames.events:
+    for ev, arrays, late in events:
         kind = ev.get("event")
         if kind == "cell" and isinstance(ev.get("index"), int):
             running = ev["index"] if ev.get("phase") == "start" else None
@@ -247,7 +288,7 @@ def _merge(res: SandboxResult, tasks: list, data: bytes) -> tuple[int | None, bo
         elif kind == "result":
             t, s = ev.get("task"), ev.get("set")
             if not (isinstance(t, int) and isinstance(s, int) and 0 <= t < len(tasks)
-                    and 0 <= s < len(tasks[t]["sets"])) or (t, s) in res.outcomes:
+                    and 0 <= s < len(tasks[t]["sets"])) or (t, s) in res.outcomes or ((t, s) in hidden) != late:
                 continue
             try:
                 doc = ev.get("doc")
@@ -258,8 +299,9 @@ def _merge(res: SandboxResult, tasks: list, data: bytes) -> tuple[int | None, bo
                 res.missing[(t, s)] = f"unreadable result ({exc})"
         elif kind == "done":
             done = True
-    if frames.problem:
-        res.problem = frames.problem
+    if frames.problem or after.problem:
+        res.problem = frames.problem or after.problem
+    res.hidden_phase = cutoff is not None
     return running, in_run, done
 
 
@@ -270,12 +312,18 @@ def run_notebook(cells: list, tasks: list, limits: Limits, *, batch: Batch) -> S
     start = time.monotonic()
     end = start + limits.timeout
     skip: dict = {}
-    job = {"cells": cells, "tasks": tasks, "cell_timeout": limits.cell_timeout, "cwd": "/tmp/work",
+    visible = [{**task, "sets": [(label, None if h else c) for (label, c), h in
+                                 zip(task["sets"], task.get("hidden", [False] * len(task["sets"])))]}
+               for task in tasks]
+    hidden = {(t, s): task["sets"][s] for t, task in enumerate(tasks)
+              for s, h in enumerate(task.get("hidden", ())) if h}
+    job = {"cells": cells, "tasks": visible, "cell_timeout": limits.cell_timeout, "cwd": "/tmp/work",
            "exercise_timeout": limits.exercise_timeout, "rlimits": limits.rlimits()}
     while True:
         res.attempts += 1
-        data, res.log, why, res.returncode, res.timing = _attempt(batch, {**job, "skip": sorted(skip)}, limits, end)
-        running, in_run, done = _merge(res, tasks, data)
+        data, res.log, why, res.returncode, res.timing, cutoff = _attempt(
+            batch, {**job, "skip": sorted(skip)}, hidden, limits, end)
+        running, in_run, done = _merge(res, tasks, data, cutoff)
         if done:
             res.cells["graded"] = True
             break

@@ -161,7 +161,9 @@ def collect(w: Work) -> bool:
         sub.status = "crashed"
         last = (box.log.strip().splitlines() or ["no message"])[-1]
         why = f"; {box.problem}" if box.problem else ""
-        sub.notes.append(f"the sandbox stopped (exit code {box.returncode}{why}); its last words: {quote(last)}")
+        words = ("its last words are not shown (the hidden tests had started)" if box.hidden_phase
+                 else f"its last words: {quote(last)}")
+        sub.notes.append(f"the sandbox stopped (exit code {box.returncode}{why}); {words}")
     return True
 
 
