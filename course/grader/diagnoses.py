@@ -176,8 +176,9 @@ TABLE: tuple[Entry, ...] = (
           "that is one of the arguments", protocols=("call",)),
     Entry("formula", "after", E.formula, "the exercise's usual formula slips (e.g. a bias-correction power)",
           protocols=("call",)),
-    Entry("backward", "after", E.backward, "a backward not linear in dout (the dout = 0 probe), or another "
-          "function's local derivative", protocols=("backward",)),
+    Entry("backward", "after", E.backward, "a backward not linear in dout (the dout = 0 probe), one that "
+          "mixes entries (a single entry of dout set to 1), or another function's local derivative",
+          protocols=("backward",)),
     Entry("mutation", "after", E.mutation, "an input left changed by about h: a perturbation not put back",
           protocols=("call",)),
     Entry("nonfinite", "after", E.nonfinite, "NaN/inf by the operation NumPy reports (exp overflow, log of 0, "

@@ -87,7 +87,8 @@ SUPERSEDES = {
                      "sigmoid_uses_input", "sigmoid_no_one_minus", "relu_value", "relu_value_times",
                      "exp_no_exp", "e_power", "op_wrong", "call_order"), _GENERIC),
     **dict.fromkeys(("wrong_axis", "scaled_input", "complement", "label_entries", "sub_block", "formula",
-                     "bias_power", "bias_state", "local_derivative", "not_linear_in_dout"), _GENERIC),
+                     "bias_power", "bias_state", "local_derivative", "not_linear_in_dout", "dout_spread"),
+                    _GENERIC),
     **dict.fromkeys(("rounding", "base", "cosine_form", "unit"), _GENERIC | {"one_step_ahead", "one_step_behind"}),
     "argument_ignored": {"factor", "sign"},
 }
