@@ -8,7 +8,7 @@ where diagnoses are declared, with the order, the conditions and the gist of eac
 Names a learner may see: none, type, count, transposed, shape, nan, dtype, sign, factor, region,
 values, exception, not_attempted, mutated, nondeterministic, forward_backward, trajectory,
 not_in_place, state_names; from the diagnosis engine (:mod:`course.grader.engine`): shape_error,
-value_op, value_graph, trajectory_fault, schedule_fault, structure, argument, formula, backward,
+value_op, value_graph, trajectory_fault, probe_path, schedule_fault, structure, argument, formula, backward,
 mutation, nonfinite (each entry names its finding more precisely, e.g. m_not_corrected,
 wrong_axis, label_entries, not_linear_in_dout, nonfinite_op); plus the names of each exercise's
 variants (e.g. bias_axis, no_bias_correction, eps_inside_sqrt) and of its own diagnoses.

@@ -167,6 +167,9 @@ TABLE: tuple[Entry, ...] = (
     Entry("trajectory_fault", "after", E.trajectory_fault, "an optimizer's term at fault, from probes (a "
           "fresh first step, g = 0, a doubled lr): lr/decay/eps placement, bias-correction power, m vs "
           "m_hat, g vs g*g, state lost, order of updates", protocols=("trajectory",)),
+    Entry("probe_path", "after", E.probe_path, "a path that is right on the test function but not on designed "
+          "gradients (the test function hid the fault): fails the case, and names the term when it can",
+          protocols=("trajectory",)),
     Entry("schedule_fault", "after", E.schedule_fault, "a schedule's slip: an argument off by one or "
           "ignored, another rounding, base or unit", protocols=("sweep",)),
     Entry("structure", "after", E.structure, "the reference over another axis or on a scaled input, 1 minus "

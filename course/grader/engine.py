@@ -19,7 +19,13 @@ from __future__ import annotations
 from .autograd_faults import diagnose_value_op, diagnose_value_probes
 from .derivatives import diagnose_backward, diagnose_mutation
 from .explain import explain_error, explain_nonfinite
-from .faults import diagnose_call_arguments, diagnose_formula, diagnose_schedule, diagnose_trajectory
+from .faults import (
+    diagnose_call_arguments,
+    diagnose_formula,
+    diagnose_probe_path,
+    diagnose_schedule,
+    diagnose_trajectory,
+)
 from .findings import Diagnosis
 from .structural import diagnose_structure
 
@@ -55,6 +61,18 @@ def finding(fn, registered_first: bool = True):
     test.__name__ = getattr(fn, "__name__", "finding")
     test.__doc__ = fn.__doc__
     return test
+
+
+def probe_path(ctx):
+    """A trajectory that passed its case but not its probes: a failing finding (see
+    :func:`course.grader.faults.diagnose_probe_path`)."""
+    if not ctx.passed:
+        return None
+    try:
+        found = diagnose_probe_path(ctx)
+    except Exception:
+        found = None
+    return Diagnosis(*found) if found else None
 
 
 def explained_error(ctx):

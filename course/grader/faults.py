@@ -25,6 +25,7 @@ __all__ = [
     "diagnose_call_arguments",
     "diagnose_formula",
     "describe_first_step",
+    "diagnose_probe_path",
 ]
 
 
@@ -125,3 +126,31 @@ def diagnose_formula(ctx):
         if _close(ctx.outcome.outputs, values) and not _close(values, ctx.reference.outputs):
             return name, message
     return None
+
+
+def diagnose_probe_path(ctx):
+    """A case whose trajectory matched, but whose probes (designed gradients, not the test
+    function's) do not: the update is still wrong somewhere the test function cannot see (e.g.
+    weight decay on a quadratic bowl, which Adagrad's normalisation hides)."""
+    probes = ctx.outcome.extra.get("probes") or {}
+    ref = ctx.reference.extra.get("probes") or {}
+    if "path" not in probes or "path" not in ref:
+        return None
+    same = _close(probes["path"], ref["path"]) and _close(probes.get("zero_g"), ref.get("zero_g"))
+    if same and "double_lr" in ref:
+        same = _close(probes.get("double_lr"), ref["double_lr"])
+    if same:
+        return None
+    named = diagnose_trajectory(ctx)
+    hp = ", ".join(f"{k}={v}" for k, v in (probes.get("hp") or {}).items())
+    lead = (f"Your path on this test function is right, but on designed gradients ({hp}) your update is not: "
+            "the test function hides the difference.")
+    if named:
+        return named[0], lead + " " + named[1]
+    k = next((i for i in range(1, len(ref["path"])) if not _close(probes["path"][i], ref["path"][i])), None)
+    g0 = _vec(probes.get("g0", ()))
+    where = (f" From a fresh state with g = {g0}, step {k} gives w = {_vec(probes['path'][k])}, "
+             f"expected {_vec(ref['path'][k])}." if k else " With g = 0 or a doubled lr it differs.")
+    return "probe_path", lead + where
+
+
