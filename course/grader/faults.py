@@ -48,7 +48,42 @@ def diagnose_schedule(ctx):
     for name, values, message in _candidates(ctx).get("faults", ()):
         if _close(got, values) and not _close(values, ctx.reference.outputs):
             return name, message
-    return None
+    return _schedule_span(ctx, got)
+
+
+def _schedule_span(ctx, got):
+    """Where a schedule goes wrong, when that is one span of steps next to a boundary (an int
+    argument such as step_size, T_max or total_iters)."""
+    exp = np.asarray(ctx.reference.outputs, dtype=float)
+    steps = list(ctx.case.extra.get("steps", ()))
+    if got.shape != exp.shape or len(steps) != exp.size:
+        return None
+    with np.errstate(all="ignore"):
+        bad = ~np.isclose(got, exp, rtol=1e-6, atol=1e-12)
+    idx = np.where(bad)[0]
+    if not idx.size or bad.size - idx.size < 2 or idx[-1] - idx[0] + 1 != idx.size:
+        return None  # one span, with at least two right steps beside it
+    first, last = int(steps[idx[0]]), int(steps[idx[-1]])
+    import inspect
+
+    try:
+        names = list(inspect.signature(ctx.exercise.reference).parameters)[1:]
+    except (TypeError, ValueError):
+        names = []
+    bounds = [(n, v) for n, v in zip(names, ctx.case.args) if isinstance(v, int) and not isinstance(v, bool)]
+    bounds += [(k, v) for k, v in ctx.case.kwargs.items() if isinstance(v, int) and not isinstance(v, bool)]
+    span = f"steps {first} to {last}" if first != last else f"step {first}"
+    tail = last == int(steps[-1])
+    for n, v in bounds:
+        if tail and first in (v, v + 1):
+            return "schedule_span", (f"Your schedule is right up to step {first - 1} and wrong from step {first} on "
+                                     f"({n} = {v}): check what your formula does once step reaches {n} (clamp, "
+                                     "restart or keep the last value as the schedule says).")
+        if first == 0 and last in (v - 1, v):
+            return "schedule_span", (f"Your schedule is wrong for {span} and right from then on ({n} = {v}): "
+                                     f"check the formula before step reaches {n} (where it starts, at step 0).")
+    where = "the first steps" if first == int(steps[0]) else ("the last steps" if tail else span)
+    return "schedule_span", f"Your schedule is right everywhere except {span} ({where})."
 
 
 def _vec(x) -> str:
@@ -110,7 +145,7 @@ def diagnose_call_arguments(ctx):
         if not (is_number(got) and is_number(exp)):
             continue
         for i, a in enumerate(case.args):
-            if is_number(a) and a != 0 and abs(float(got) - float(a)) <= 1e-12 * max(1.0, abs(a)):
+            if is_number(a) and a != 0 and np.isfinite(a) and abs(float(got) - float(a)) <= 1e-12 * max(1.0, abs(a)):
                 arg = names[i] if i < len(names) else f"argument {i + 1}"
                 return "returns_argument", (
                     f"Your {out_name} equals {arg} ({a:g}) where {float(exp):.4g} is expected: you return the "
