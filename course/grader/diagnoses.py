@@ -69,7 +69,8 @@ from dataclasses import dataclass
 from . import case_checks as C
 from . import output_checks as O
 from . import trajectory_checks as T
-from .output_compare import compare_outputs
+from .findings import Diagnosis
+from .output_compare import compare_outputs, count_problem
 
 __all__ = ["Entry", "TABLE", "PHASES", "OUTPUT_PHASES", "CASE_PHASES", "entries", "names"]
 
@@ -98,6 +99,12 @@ class Entry:
         if self.protocols and protocol not in self.protocols:
             return False
         return not (self.outputs and output is not None and output not in self.outputs)
+
+
+def _verdict_count(ctx):
+    """A failing verdict when the function returns too many or too few values."""
+    msg = count_problem(ctx.exercise, ctx.reference.outputs, ctx.outcome.outputs)
+    return None if msg is None else (False, [Diagnosis("count", msg)], [])
 
 
 def _verdict_outputs(ctx):
@@ -138,6 +145,8 @@ TABLE: tuple[Entry, ...] = (
     Entry("judge", "verdict", C.judge_declared, "the exercise's own judge (register(judge=...))", then="skip"),
     Entry("trajectory", "verdict", T.judge_trajectory, "the first step where the path leaves the expected one",
           protocols=("trajectory",), then="skip"),
+    Entry("count", "verdict", _verdict_count, "too many or too few values returned (a missing cache, a "
+          "tuple where one value is expected)", then="skip"),
     Entry("outputs", "verdict", _verdict_outputs, "output by output, through the output phases", then="skip"),
     # -- facts about the call -------------------------------------------------------------------
     Entry("mutated", "call", C.diag_mutated, "an input changed in place"),
