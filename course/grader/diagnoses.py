@@ -26,8 +26,11 @@ returns a :class:`~course.grader.findings.Diagnosis`, a list of them, or ``None`
 
 - ``error``: the learner's function raised; a finding ends the case.
 - ``verdict``: how the outputs are judged. The first entry whose test returns a verdict
-  ``(ok, diagnoses, checks)`` (not ``None``) decides, and the rest of the phase is skipped.
-  The last entry, ``outputs``, compares output by output through the output-level phases.
+  ``(ok, diagnoses, checks)`` (not ``None``) decides, and the rest of the phase is skipped:
+  the exercise's ``judge``, an optimizer's ``trajectory``, ``count`` (too many or too few
+  values returned), and last ``outputs``, output by output through the output-level phases
+  (dicts and lists are compared item by item, ``grads['W']``, with their own "type"/"count"
+  messages for a missing key or a wrong length).
 - ``call``: facts about the call (inputs changed in place, different results on a second call).
   ``ctx.passed`` is set after this phase.
 - ``after``: findings that need the verdict: named variants, forward vs backward, an
@@ -53,8 +56,15 @@ Adding a diagnosis
    ``outputs=("array",)`` / ``("number",)`` when it applies to those only.
 3. Add ONE test in ``tests/test_diagnoses_table.py`` (or your own ``tests/test_diagnoses_*.py``)
    that plants the mistake in a fresh function, runs ``check`` and asserts the name and the words.
-   ``tests/test_diagnoses_table.py`` checks the table's own invariants (phases in order,
-   every name documented).
+   ``tests/test_diagnoses_table.py`` checks the table's own invariants (phases in order, every
+   entry says what it tests).
+
+What a diagnosis needs from running code (probes: the learner's function called on designed
+inputs) is computed in the run phase and stored as plain data in ``Outcome.extra`` (in the
+protocol's ``run`` in :mod:`course.grader.protocols`, or in :func:`course.grader.runner.run` for
+every protocol). Instructor grading runs that phase in the learner's sandboxed kernel and sends
+``extra`` back through ``course/instructor/wire.py``: arrays, numbers, strings, tuples, lists and
+dicts only, and treat it as untrusted (read trusted facts from ``ctx.reference.extra``).
 
 An exercise adds its own findings as *data* read by entries of this table, never as a new
 place that is called: ``register(variants=...)`` (read by ``variants``), ``diagnoses=``
