@@ -231,3 +231,24 @@ def test_ema_bias_correction_power():
         return np.array(out)
 
     assert "t + 1" in said(check("averages.ema", ema), "bias_power")
+
+
+def test_shapes_explained_from_the_contract_alone():
+    """Where the learner's frame is not known (outcomes from another process), the arguments'
+    shapes still name the operands."""
+    from course.grader import cases, get, grade_outcomes, run
+
+    ex = get("layers.linear_forward")
+    case_list = cases(ex, 0)
+    outcomes = run(ex, lambda x, W, b: (W @ x + b, None), case_list)
+    for o in outcomes:
+        o.error.shapes = {}
+    r = grade_outcomes(ex, 0, case_list, outcomes)
+    assert "x @ W fits" in said(r, "shape_error")
+
+
+def test_backward_that_mixes_entries_of_dout():
+    # dout averaged over the batch instead of taken entry by entry
+    msg = said(check("layers.sigmoid_backward", lambda dout, cache: dout.mean(axis=0) * cache * (1 - cache)),
+               "dout_spread")
+    assert "single entry of dout" in msg and "column" in msg

@@ -83,3 +83,17 @@ def test_forged_probes_do_not_crash_the_compare_phase():
         o.extra["fp"] = ["not", "a", "dict"]
     r = grade_outcomes(ex, 0, case_list, outcomes)
     assert not r.passed
+
+
+def test_a_factor_that_changes_from_case_to_case_is_not_claimed():
+    def clip_grad_norm(grads, max_norm, norm_type=2.0, error_if_nonfinite=True):
+        gs = list(grads.values()) if isinstance(grads, dict) else list(grads)
+        total = float(sum(np.linalg.norm(g) for g in gs))  # a sum of norms, not the norm of all
+        if total > max_norm:
+            for g in gs:
+                g *= max_norm / (total + 1e-6)
+        return total
+
+    r = check("gradients.clip_grad_norm", clip_grad_norm)
+    assert not r.passed and "factor" not in r.diagnosis_names, str(r)
+    assert "returns_argument" not in r.diagnosis_names  # inf == inf is no evidence

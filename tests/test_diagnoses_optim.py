@@ -137,3 +137,19 @@ def test_schedule_rounding_and_base():
         return base_lr * math.exp(-gamma * step)
 
     assert "base e" in said(check("schedules.exponential_lr", exponential), "base")
+
+
+def test_a_fault_the_test_function_hides_is_caught_by_the_probes():
+    """Adagrad normalises the gradient: on a quadratic bowl, weight decay only rescales it and
+    the path is the same with or without it. The designed gradients are not proportional to w."""
+
+    def adagrad(w, g, state, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, eps=1e-10):
+        state["step"] = state.get("step", 0) + 1
+        state["sum"] = state.get("sum", np.zeros_like(w)) + g**2
+        clr = lr / (1 + (state["step"] - 1) * lr_decay)
+        w -= clr * g / (np.sqrt(state["sum"]) + eps)  # weight_decay never used
+        return w
+
+    r = check("optim.adagrad", adagrad)
+    assert not r.passed
+    assert "weight_decay" in said(r, "wd_ignored")

@@ -66,8 +66,8 @@ def _lesson_cells(title: str, slug: str) -> list:
             "    ### END SOLUTION"
         ),
         code(
-            "# TODO (instructor): register this exercise in course.grader, then replace the\n"
-            "# placeholder id below with the registered one and delete these two lines.\n"
+            "# TODO (instructor): register this exercise in course/grader/topics/<id prefix>.py, then\n"
+            "# replace the placeholder id below with the registered one and delete these two lines.\n"
             f'check("{exercise_id}", double)'
         ),
         md(

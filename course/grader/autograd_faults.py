@@ -152,6 +152,12 @@ def diagnose_op(case, outputs, reference) -> tuple[str, str] | None:
         if name == "ignores_upstream" and abs(u - 1.0) > 1e-9:
             if _close(grads, ref_grads / u):
                 return name, message.format(**fmt)
+            lazy = [i for i in range(grads.size) if _close(grads[i], ref_grads[i] / u)
+                    and not _close(ref_grads[i], ref_grads[i] / u)]
+            if lazy and all(_close(grads[i], ref_grads[i]) for i in range(grads.size) if i not in lazy):
+                which = " and ".join("ab"[i] if i < 2 else f"input {i + 1}" for i in lazy)
+                return name, (f"{fmt['expr']}: the grad of {which} ignores out.grad (the other input's is right): "
+                              f"with an upstream gradient of {u:.4g}, multiply its local derivative by out.grad too.")
         elif name == "detached" and grads.size and np.all(grads == 0) and np.any(ref_grads != 0):
             return name, message.format(**fmt)
         elif name == "adds_one" and grads.size and _close(grads, np.ones_like(grads)) and abs(u - 1.0) > 1e-9:

@@ -5,19 +5,19 @@ data of the run phase (:mod:`course.grader.runner`) and walks the diagnosis tabl
 (:mod:`course.grader.diagnoses`) from top to bottom, case by case. The table is the one place
 where diagnoses are declared, with the order, the conditions and the gist of each message.
 
-Names a learner may see: none, type, count, transposed, shape, nan, dtype, sign, factor, region,
-values, exception, not_attempted, mutated, nondeterministic, forward_backward, trajectory,
-not_in_place, state_names; from the diagnosis engine (:mod:`course.grader.engine`): shape_error,
-value_op, value_graph, trajectory_fault, schedule_fault, structure, argument, formula, backward,
-mutation, nonfinite (each entry names its finding more precisely, e.g. m_not_corrected,
-wrong_axis, label_entries, not_linear_in_dout, nonfinite_op); plus the names of each exercise's
-variants (e.g. bias_axis, no_bias_correction, eps_inside_sqrt) and of its own diagnoses.
+Names a learner may see: those of the table's entries (``diagnoses.names()``: none, type,
+transposed, shape, nan, dtype, sign, factor, region, values, exception, mutated, ...; each entry
+says what it tests), the structural ``count`` and ``type`` of the output walk, the protocols' own
+(``not_attempted``, ``trajectory``, ...), the diagnosis engine's findings (:mod:`course.grader.engine`:
+shape_error, m_not_corrected, wrong_axis, label_entries, not_linear_in_dout, nonfinite_op, ...),
+and the names of each exercise's variants (e.g.
+bias_axis, no_bias_correction, eps_inside_sqrt) and of its own diagnoses.
 """
 
 from __future__ import annotations
 
 from .cases import Case
-from .diagnoses import CASE_PHASES, TABLE, entries
+from .diagnoses import TABLE, entries
 from .engine import reconcile, settle
 from .findings import CaseResult, Context, Diagnosis, OutputCheck, Slot
 from .outcome import Outcome
@@ -48,12 +48,6 @@ for _e in entries("output"):
     DIAGNOSES.setdefault(_e.name, _e.test)
 
 
-def _found(result) -> list[Diagnosis]:
-    if result is None:
-        return []
-    return [result] if isinstance(result, Diagnosis) else list(result)
-
-
 def compare_case(exercise, index: int, case: Case, outcome: Outcome, reference: Outcome) -> CaseResult:
     """The verdict and diagnoses for one case: the case-level entries of the table, in order."""
     if reference.error is not None:  # a bug in the grader, not the learner's
@@ -65,30 +59,37 @@ def compare_case(exercise, index: int, case: Case, outcome: Outcome, reference: 
     ctx = Context(exercise, case, outcome, reference)
     protocol = exercise.protocol.kind
     ok, diags, checks = True, [], []
-    for phase in CASE_PHASES:
-        if phase == "after":
-            ctx.passed = ok
-        for entry in entries(phase=phase):
-            if not entry.applies(protocol):
+    skipping, judged = None, False
+    for entry in entries("case"):  # phases in order: error, verdict, call, after
+        phase = entry.phase
+        if phase == skipping:
+            continue
+        if phase == "after" and not judged:
+            ctx.passed, judged = ok, True
+        if entry.protocols and protocol not in entry.protocols:
+            continue
+        result = entry.test(ctx)
+        if phase == "verdict":
+            if result is None:
                 continue
-            result = entry.test(ctx)
-            if phase == "verdict":
-                if result is None:
-                    continue
-                ok, found, checks = result
-                ctx.failing = [c.name for c in checks if not c.ok]
-            else:
-                found = _found(result)
-                ok = ok and not any(d.fails for d in found)
-            diags += found
-            if found and entry.then == "stop":
-                res.error = outcome.error
-                res.diagnoses = diags
-                return res
-            if (found or phase == "verdict") and entry.then == "skip":
-                break
+            ok, found, checks = result
+            ctx.failing = [c.name for c in checks if not c.ok]
+        elif result is None:
+            continue
+        else:
+            found = [result] if isinstance(result, Diagnosis) else list(result)
+            ok = ok and not any(d.fails for d in found)
+        diags += found
+        if found and entry.then == "stop":
+            res.error = outcome.error
+            res.diagnoses = diags
+            return res
+        if (found or phase == "verdict") and entry.then == "skip":
+            skipping = phase
+    if not judged:
+        ctx.passed = ok
     res.passed = ok
-    res.diagnoses = settle(ctx, diags) if not ok else diags
+    res.diagnoses = settle(ctx, diags) if not ok else diags  # consistent findings (course.grader.engine)
     res.outputs = checks
     res.plot = ctx.plot
     return res
@@ -100,6 +101,6 @@ def compare(exercise, case_list, outcomes, reference_outcomes) -> list[CaseResul
         compare_case(exercise, i, c, o, r)
         for i, (c, o, r) in enumerate(zip(case_list, outcomes, reference_outcomes))
     ]
-    reconcile(results)  # an explanation that fits every failing case wins over a partial one
+    reconcile(results)  # across cases: consistent factors; an explanation of every case wins
     return results
 

@@ -65,6 +65,9 @@ def diagnose_backward(ctx):
         return ("not_linear_in_dout",
                 f"With dout = 0 your backward returns nonzero values (up to {float(np.max(np.abs(zero))):.3g}): "
                 "a term is not multiplied by dout. Check the parentheses: dx = dout * (local derivative).")
+    spread = _spread(probes.get("onehot_dx"), (ctx.reference.extra.get("candidates") or {}).get("onehot_dx"))
+    if spread:
+        return spread
     exp, got = ctx.reference.outputs, ctx.outcome.outputs
     dout = ctx.case.extra.get("dout")
     if not (isinstance(exp, np.ndarray) and isinstance(dout, np.ndarray) and exp.shape == dout.shape):
@@ -89,6 +92,26 @@ def diagnose_backward(ctx):
     return ("local_derivative",
             f"Your dx / dout is {mine.replace('c', name)}, where the cache holds {what}; the local derivative "
             f"here is {right.replace('c', name)}: dx = dout * ({right.replace('c', name)}).")
+
+
+def _spread(mine, right):
+    """With a single entry of dout set to 1: the entries of dx that respond where they should not."""
+    if not (isinstance(mine, np.ndarray) and isinstance(right, np.ndarray)) or mine.shape != right.shape:
+        return None
+    if not np.all(np.isfinite(mine)) or mine.ndim != 2:
+        return None
+    extra = (np.abs(mine) > 1e-12) & (np.abs(right) <= 1e-12)
+    if not extra.any():
+        return None
+    k = np.unravel_index(mine.size // 2, mine.shape)
+    rows, cols = set(np.where(extra)[0]), set(np.where(extra)[1])
+    where = (f"in row {k[0]}" if rows == {k[0]} else f"in column {k[1]}" if cols == {k[1]}
+             else "all over dx")
+    return ("dout_spread",
+            f"With a single entry of dout set to 1 (at {tuple(int(i) for i in k)}), your dx changes {where}, where "
+            "the right dx is 0: your backward mixes entries of dout (a sum or mean over an axis, or a "
+            "broadcast along the other dimension). Each entry of dx gets dout at the same place times the "
+            "local derivative.")
 
 
 def diagnose_mutation(ctx):

@@ -26,8 +26,11 @@ returns a :class:`~course.grader.findings.Diagnosis`, a list of them, or ``None`
 
 - ``error``: the learner's function raised; a finding ends the case.
 - ``verdict``: how the outputs are judged. The first entry whose test returns a verdict
-  ``(ok, diagnoses, checks)`` (not ``None``) decides, and the rest of the phase is skipped.
-  The last entry, ``outputs``, compares output by output through the output-level phases.
+  ``(ok, diagnoses, checks)`` (not ``None``) decides, and the rest of the phase is skipped:
+  the exercise's ``judge``, an optimizer's ``trajectory``, ``count`` (too many or too few
+  values returned), and last ``outputs``, output by output through the output-level phases
+  (dicts and lists are compared item by item, ``grads['W']``, with their own "type"/"count"
+  messages for a missing key or a wrong length).
 - ``call``: facts about the call (inputs changed in place, different results on a second call).
   ``ctx.passed`` is set after this phase.
 - ``after``: findings that need the verdict: named variants, forward vs backward, an
@@ -53,8 +56,15 @@ Adding a diagnosis
    ``outputs=("array",)`` / ``("number",)`` when it applies to those only.
 3. Add ONE test in ``tests/test_diagnoses_table.py`` (or your own ``tests/test_diagnoses_*.py``)
    that plants the mistake in a fresh function, runs ``check`` and asserts the name and the words.
-   ``tests/test_diagnoses_table.py`` checks the table's own invariants (phases in order,
-   every name documented).
+   ``tests/test_diagnoses_table.py`` checks the table's own invariants (phases in order, every
+   entry says what it tests).
+
+What a diagnosis needs from running code (probes: the learner's function called on designed
+inputs) is computed in the run phase and stored as plain data in ``Outcome.extra`` (in the
+protocol's ``run`` in :mod:`course.grader.protocols`, or in :func:`course.grader.runner.run` for
+every protocol). Instructor grading runs that phase in the learner's sandboxed kernel and sends
+``extra`` back through ``course/instructor/wire.py``: arrays, numbers, strings, tuples, lists and
+dicts only, and treat it as untrusted (read trusted facts from ``ctx.reference.extra``).
 
 An exercise adds its own findings as *data* read by entries of this table, never as a new
 place that is called: ``register(variants=...)`` (read by ``variants``), ``diagnoses=``
@@ -70,7 +80,8 @@ from . import case_checks as C
 from . import engine as E
 from . import output_checks as O
 from . import trajectory_checks as T
-from .output_compare import compare_outputs
+from .findings import Diagnosis
+from .output_compare import compare_outputs, count_problem
 
 __all__ = ["Entry", "TABLE", "PHASES", "OUTPUT_PHASES", "CASE_PHASES", "entries", "names"]
 
@@ -99,6 +110,12 @@ class Entry:
         if self.protocols and protocol not in self.protocols:
             return False
         return not (self.outputs and output is not None and output not in self.outputs)
+
+
+def _verdict_count(ctx):
+    """A failing verdict when the function returns too many or too few values."""
+    msg = count_problem(ctx.exercise, ctx.reference.outputs, ctx.outcome.outputs)
+    return None if msg is None else (False, [Diagnosis("count", msg)], [])
 
 
 def _verdict_outputs(ctx):
@@ -142,6 +159,8 @@ TABLE: tuple[Entry, ...] = (
     Entry("judge", "verdict", C.judge_declared, "the exercise's own judge (register(judge=...))", then="skip"),
     Entry("trajectory", "verdict", T.judge_trajectory, "the first step where the path leaves the expected one",
           protocols=("trajectory",), then="skip"),
+    Entry("count", "verdict", _verdict_count, "too many or too few values returned (a missing cache, a "
+          "tuple where one value is expected)", then="skip"),
     Entry("outputs", "verdict", _verdict_outputs, "output by output, through the output phases", then="skip"),
     # -- facts about the call -------------------------------------------------------------------
     Entry("mutated", "call", C.diag_mutated, "an input changed in place"),
@@ -167,6 +186,9 @@ TABLE: tuple[Entry, ...] = (
     Entry("trajectory_fault", "after", E.trajectory_fault, "an optimizer's term at fault, from probes (a "
           "fresh first step, g = 0, a doubled lr): lr/decay/eps placement, bias-correction power, m vs "
           "m_hat, g vs g*g, state lost, order of updates", protocols=("trajectory",)),
+    Entry("probe_path", "after", E.probe_path, "a path that is right on the test function but not on designed "
+          "gradients (the test function hid the fault): fails the case, and names the term when it can",
+          protocols=("trajectory",)),
     Entry("schedule_fault", "after", E.schedule_fault, "a schedule's slip: an argument off by one or "
           "ignored, another rounding, base or unit", protocols=("sweep",)),
     Entry("structure", "after", E.structure, "the reference over another axis or on a scaled input, 1 minus "
@@ -176,8 +198,9 @@ TABLE: tuple[Entry, ...] = (
           "that is one of the arguments", protocols=("call",)),
     Entry("formula", "after", E.formula, "the exercise's usual formula slips (e.g. a bias-correction power)",
           protocols=("call",)),
-    Entry("backward", "after", E.backward, "a backward not linear in dout (the dout = 0 probe), or another "
-          "function's local derivative", protocols=("backward",)),
+    Entry("backward", "after", E.backward, "a backward not linear in dout (the dout = 0 probe), one that "
+          "mixes entries (a single entry of dout set to 1), or another function's local derivative",
+          protocols=("backward",)),
     Entry("mutation", "after", E.mutation, "an input left changed by about h: a perturbation not put back",
           protocols=("call",)),
     Entry("nonfinite", "after", E.nonfinite, "NaN/inf by the operation NumPy reports (exp overflow, log of 0, "

@@ -16,10 +16,18 @@ explanation that fits every failing case wins over one that fits only some.
 
 from __future__ import annotations
 
+import re
+
 from .autograd_faults import diagnose_value_op, diagnose_value_probes
 from .derivatives import diagnose_backward, diagnose_mutation
 from .explain import explain_error, explain_nonfinite
-from .faults import diagnose_call_arguments, diagnose_formula, diagnose_schedule, diagnose_trajectory
+from .faults import (
+    diagnose_call_arguments,
+    diagnose_formula,
+    diagnose_probe_path,
+    diagnose_schedule,
+    diagnose_trajectory,
+)
 from .findings import Diagnosis
 from .structural import diagnose_structure
 
@@ -57,6 +65,18 @@ def finding(fn, registered_first: bool = True):
     return test
 
 
+def probe_path(ctx):
+    """A trajectory that passed its case but not its probes: a failing finding (see
+    :func:`course.grader.faults.diagnose_probe_path`)."""
+    if not ctx.passed:
+        return None
+    try:
+        found = diagnose_probe_path(ctx)
+    except Exception:
+        found = None
+    return Diagnosis(*found) if found else None
+
+
 def explained_error(ctx):
     """The learner's exception explained (shapes against the contract, or a known pattern)."""
     try:
@@ -87,8 +107,10 @@ SUPERSEDES = {
                      "sigmoid_uses_input", "sigmoid_no_one_minus", "relu_value", "relu_value_times",
                      "exp_no_exp", "e_power", "op_wrong", "call_order"), _GENERIC),
     **dict.fromkeys(("wrong_axis", "scaled_input", "complement", "label_entries", "sub_block", "formula",
-                     "bias_power", "bias_state", "local_derivative", "not_linear_in_dout"), _GENERIC),
+                     "bias_power", "bias_state", "local_derivative", "not_linear_in_dout", "dout_spread"),
+                    _GENERIC),
     **dict.fromkeys(("rounding", "base", "cosine_form", "unit"), _GENERIC | {"one_step_ahead", "one_step_behind"}),
+    "schedule_span": _GENERIC,
     "argument_ignored": {"factor", "sign"},
 }
 #: a finding of ours that an existing one already says: ours is dropped
@@ -138,9 +160,26 @@ FACTS = {"values", "trajectory", "shape", "nan", "type", "count", "exception", "
          "forward_backward", "not_attempted", "none", "dtype", "not_in_place", "state_names"}
 
 
+def _factor(message: str):
+    m = re.search(r" is (\S+) times the expected one", message)
+    return m.group(1) if m else None
+
+
+def _drop_inconsistent_factors(results) -> None:
+    """A factor that is not a whole number or 1/k, and differs from case to case, is no constant
+    factor: it is not claimed."""
+    seen = {_factor(d.message) for r in results for d in r.diagnoses if d.name == "factor"} - {None}
+    odd = {f for f in seen if not (f.isdigit() or "/" in f)}
+    if odd and len(seen) > 1:
+        for r in results:
+            r.diagnoses = [d for d in r.diagnoses if not (d.name == "factor" and _factor(d.message) in odd)]
+
+
 def reconcile(results) -> None:
-    """Across the cases of one check: an explanation that fits every failing case wins over one
-    that fits only some of them, on the cases where both were offered."""
+    """Across the cases of one check: a factor must be the same in every case (or a meaningful
+    one), and an explanation that fits every failing case wins over one that fits only some of
+    them, on the cases where both were offered."""
+    _drop_inconsistent_factors(results)
     failing = [r for r in results if not r.passed and r.error is None]
     if len(failing) < 2:
         return

@@ -160,6 +160,8 @@ def explain_error(ctx):
         return None
     shapes = dict(getattr(err, "shapes", {}) or {})
     con = contract(ctx.exercise, ctx.case)
+    for name, (_, shape) in con.items():  # the arguments' own shapes, where the frame's are unknown
+        shapes.setdefault(name, tuple(shape))
     for fn in (_matmul, _broadcast):
         found = fn(err, shapes, con) if ("matmul" in err.message or "aligned" in err.message or
                                          "broadcast" in err.message) else None

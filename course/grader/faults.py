@@ -25,6 +25,7 @@ __all__ = [
     "diagnose_call_arguments",
     "diagnose_formula",
     "describe_first_step",
+    "diagnose_probe_path",
 ]
 
 
@@ -47,7 +48,42 @@ def diagnose_schedule(ctx):
     for name, values, message in _candidates(ctx).get("faults", ()):
         if _close(got, values) and not _close(values, ctx.reference.outputs):
             return name, message
-    return None
+    return _schedule_span(ctx, got)
+
+
+def _schedule_span(ctx, got):
+    """Where a schedule goes wrong, when that is one span of steps next to a boundary (an int
+    argument such as step_size, T_max or total_iters)."""
+    exp = np.asarray(ctx.reference.outputs, dtype=float)
+    steps = list(ctx.case.extra.get("steps", ()))
+    if got.shape != exp.shape or len(steps) != exp.size:
+        return None
+    with np.errstate(all="ignore"):
+        bad = ~np.isclose(got, exp, rtol=1e-6, atol=1e-12)
+    idx = np.where(bad)[0]
+    if not idx.size or bad.size - idx.size < 2 or idx[-1] - idx[0] + 1 != idx.size:
+        return None  # one span, with at least two right steps beside it
+    first, last = int(steps[idx[0]]), int(steps[idx[-1]])
+    import inspect
+
+    try:
+        names = list(inspect.signature(ctx.exercise.reference).parameters)[1:]
+    except (TypeError, ValueError):
+        names = []
+    bounds = [(n, v) for n, v in zip(names, ctx.case.args) if isinstance(v, int) and not isinstance(v, bool)]
+    bounds += [(k, v) for k, v in ctx.case.kwargs.items() if isinstance(v, int) and not isinstance(v, bool)]
+    span = f"steps {first} to {last}" if first != last else f"step {first}"
+    tail = last == int(steps[-1])
+    for n, v in bounds:
+        if tail and first in (v, v + 1):
+            return "schedule_span", (f"Your schedule is right up to step {first - 1} and wrong from step {first} on "
+                                     f"({n} = {v}): check what your formula does once step reaches {n} (clamp, "
+                                     "restart or keep the last value as the schedule says).")
+        if first == 0 and last in (v - 1, v):
+            return "schedule_span", (f"Your schedule is wrong for {span} and right from then on ({n} = {v}): "
+                                     f"check the formula before step reaches {n} (where it starts, at step 0).")
+    where = "the first steps" if first == int(steps[0]) else ("the last steps" if tail else span)
+    return "schedule_span", f"Your schedule is right everywhere except {span} ({where})."
 
 
 def _vec(x) -> str:
@@ -109,7 +145,7 @@ def diagnose_call_arguments(ctx):
         if not (is_number(got) and is_number(exp)):
             continue
         for i, a in enumerate(case.args):
-            if is_number(a) and a != 0 and abs(float(got) - float(a)) <= 1e-12 * max(1.0, abs(a)):
+            if is_number(a) and a != 0 and np.isfinite(a) and abs(float(got) - float(a)) <= 1e-12 * max(1.0, abs(a)):
                 arg = names[i] if i < len(names) else f"argument {i + 1}"
                 return "returns_argument", (
                     f"Your {out_name} equals {arg} ({a:g}) where {float(exp):.4g} is expected: you return the "
@@ -125,3 +161,31 @@ def diagnose_formula(ctx):
         if _close(ctx.outcome.outputs, values) and not _close(values, ctx.reference.outputs):
             return name, message
     return None
+
+
+def diagnose_probe_path(ctx):
+    """A case whose trajectory matched, but whose probes (designed gradients, not the test
+    function's) do not: the update is still wrong somewhere the test function cannot see (e.g.
+    weight decay on a quadratic bowl, which Adagrad's normalisation hides)."""
+    probes = ctx.outcome.extra.get("probes") or {}
+    ref = ctx.reference.extra.get("probes") or {}
+    if "path" not in probes or "path" not in ref:
+        return None
+    same = _close(probes["path"], ref["path"]) and _close(probes.get("zero_g"), ref.get("zero_g"))
+    if same and "double_lr" in ref:
+        same = _close(probes.get("double_lr"), ref["double_lr"])
+    if same:
+        return None
+    named = diagnose_trajectory(ctx)
+    hp = ", ".join(f"{k}={v}" for k, v in (probes.get("hp") or {}).items())
+    lead = (f"Your path on this test function is right, but on designed gradients ({hp}) your update is not: "
+            "the test function hides the difference.")
+    if named:
+        return named[0], lead + " " + named[1]
+    k = next((i for i in range(1, len(ref["path"])) if not _close(probes["path"][i], ref["path"][i])), None)
+    g0 = _vec(probes.get("g0", ()))
+    where = (f" From a fresh state with g = {g0}, step {k} gives w = {_vec(probes['path'][k])}, "
+             f"expected {_vec(ref['path'][k])}." if k else " With g = 0 or a doubled lr it differs.")
+    return "probe_path", lead + where
+
+

@@ -83,10 +83,12 @@ class Slot:
     rtol: float = 1e-6
     atol: float = 1e-9
     _arr: np.ndarray | None = field(default=None, repr=False)
+    _tol: tuple | None = field(default=None, repr=False)
 
-    @property
-    def exp(self) -> np.ndarray:
-        return np.asarray(self.expected)
+    def __post_init__(self):
+        self.exp = np.asarray(self.expected)
+        #: the output kind in the diagnosis table: "number" (0-d expected) or "array"
+        self.kind = "number" if self.exp.ndim == 0 else "array"
 
     @property
     def arr(self) -> np.ndarray:
@@ -95,13 +97,11 @@ class Slot:
         return self._arr
 
     @property
-    def kind(self) -> str:
-        """The output kind in the diagnosis table: "number" (0-d expected) or "array"."""
-        return "number" if np.ndim(self.expected) == 0 else "array"
-
-    @property
     def tol(self) -> tuple[float, float]:
-        e, a = self.exp, self.arr
-        if e.dtype == np.float64 and a.dtype in (np.float32, np.float16):
-            return self.exercise.tolerance(str(a.dtype))
-        return self.rtol, self.atol
+        if self._tol is None:
+            e, a = self.exp, self.arr
+            if e.dtype == np.float64 and a.dtype in (np.float32, np.float16):
+                self._tol = self.exercise.tolerance(str(a.dtype))
+            else:
+                self._tol = (self.rtol, self.atol)
+        return self._tol

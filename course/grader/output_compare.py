@@ -14,7 +14,8 @@ from .cases import Case
 from .findings import Diagnosis, OutputCheck, Slot
 from .values import close, is_number, preview
 
-__all__ = ["check_output", "compare_outputs", "compare_value", "label", "pick", "tol_for", "count_message"]
+__all__ = ["check_output", "compare_outputs", "compare_value", "count_problem", "label", "pick", "tol_for",
+           "count_message"]
 
 
 def check_output(s: Slot, entries) -> tuple[bool, list[Diagnosis]]:
@@ -30,14 +31,15 @@ def check_output(s: Slot, entries) -> tuple[bool, list[Diagnosis]]:
     found: list[Diagnosis] = []
     skipping = None
     compared = False
+    protocol, kind = s.exercise.protocol.kind, s.kind
     for entry in entries:
         if entry.phase == skipping:
             continue
-        if entry.phase == "values" and not compared:
+        if not compared and entry.phase == "values":
             compared = True
             if close(s.arr, s.exp, *s.tol):
                 return not any(d.fails for d in found), found
-        if not entry.applies(s.exercise.protocol.kind, s.kind):
+        if (entry.protocols or entry.outputs) and not entry.applies(protocol, kind):
             continue
         msg = entry.test(s)
         if not msg:
@@ -78,20 +80,26 @@ def count_message(exercise, got) -> str:
     return f"Your function returned a single {type(got).__name__} but should return {want}."
 
 
-def compare_outputs(exercise, case: Case, expected, got, entries) -> tuple[bool, list, list]:
-    """All graded outputs of one case: (ok, diagnoses, checks)."""
+def count_problem(exercise, expected, got) -> str | None:
+    """What is wrong with the number of values returned, or None: a tuple of the wrong length, or
+    a tuple where one value is expected."""
     names = exercise.outputs
     if not exercise.single_output:
         if not isinstance(got, (tuple, list)) or len(got) != len(names):
-            return False, [Diagnosis("count", count_message(exercise, got))], []
+            return count_message(exercise, got)
     elif isinstance(got, tuple) and not isinstance(expected, tuple) and len(got) > 1:
-        msg = (
+        return (
             f"Your function returned a tuple of {len(got)} values, but should return a single value "
             f"({names[0]})."
         )
-        return False, [Diagnosis("count", msg)], []
+    return None
+
+
+def compare_outputs(exercise, case: Case, expected, got, entries) -> tuple[bool, list, list]:
+    """All graded outputs of one case, each through ``entries``: (ok, diagnoses, checks). The
+    number of values returned is an entry of its own ("count", before this verdict)."""
     ok, diags, checks = True, [], []
-    for name in names:
+    for name in exercise.outputs:
         if name is None:
             continue
         exp, g = pick(exercise, expected, name), pick(exercise, got, name)

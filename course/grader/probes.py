@@ -77,18 +77,30 @@ def mutation_sizes(names, after, before, mutated) -> dict:
 
 
 def backward_probe(exercise, fn, case) -> dict:
-    """The learner's backward with dout = 0 (it must give 0: a backward is linear in dout)."""
+    """The learner's backward with dout = 0 (it must give 0: a backward is linear in dout) and with
+    a single entry of dout set to 1 (which entries of dx respond)."""
     dout = case.extra.get("dout")
     if not isinstance(dout, np.ndarray):
         return {}
     _, cache = exercise.protocol.forward(*copy_data(case.args), **copy_data(case.kwargs))
-    with np.errstate(all="ignore"):
-        ret = fn(np.zeros_like(dout), copy_data(cache))
-    first = ret[0] if isinstance(ret, (tuple, list)) and ret else ret
-    try:
-        return {"zero_dout": np.array(first, dtype=np.float64)}
-    except (TypeError, ValueError):
-        return {}
+    out = {}
+    for key, d in (("zero_dout", np.zeros_like(dout)), ("onehot_dx", onehot(dout))):
+        with np.errstate(all="ignore"):
+            ret = fn(d, copy_data(cache))
+        first = ret[0] if isinstance(ret, (tuple, list)) and ret else ret
+        try:
+            out[key] = np.array(first, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def onehot(dout: np.ndarray) -> np.ndarray:
+    """dout with a single 1 at its middle entry (the single-entry probe of a backward)."""
+    d = np.zeros_like(dout, dtype=np.float64)
+    if d.size:
+        d.reshape(-1)[d.size // 2] = 1.0
+    return d
 
 
 def opt_run(fn, hp, grads, w0=OPT_W0):

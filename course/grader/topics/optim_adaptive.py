@@ -18,9 +18,10 @@ from ._trajectories import _STATE, TRAJECTORY, _case, _fresh_state
 
 
 def _adam_family(w, g, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-                 decoupled=False, bias_correction=True, step="before"):
+                 decoupled=False, bias_correction=True, step="before", eps_inside=False):
     """Adam/AdamW with switches for the usual mistakes. ``step``: "before" (right), "after"
-    (incremented after the bias correction), "never" (always bias-corrects with t = 1)."""
+    (incremented after the bias correction), "never" (always bias-corrects with t = 1);
+    ``eps_inside``: sqrt(v_hat + eps) instead of sqrt(v_hat) + eps."""
     b1, b2 = betas
     t = state.get("step", 0)
     t_used = t + 1 if step == "before" else (t if step == "after" else 1)
@@ -36,7 +37,7 @@ def _adam_family(w, g, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=
         with np.errstate(all="ignore"):
             m, v = m / (1 - b1**t_used), v / (1 - b2**t_used)
     with np.errstate(all="ignore"):
-        w -= lr * m / (np.sqrt(v) + eps)
+        w -= lr * m / (np.sqrt(v + eps) if eps_inside else np.sqrt(v) + eps)
     state["step"] = t + 1
     return w
 
@@ -46,21 +47,7 @@ def _adam_variant(decoupled=False, **bug):
 
 
 def _adam_eps_inside(decoupled):
-    def update(w, g, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False):
-        b1, b2 = betas
-        t = state["step"] = state.get("step", 0) + 1
-        if decoupled:
-            w *= 1 - lr * weight_decay
-        elif weight_decay:
-            g = g + weight_decay * w
-        m = state["exp_avg"] = b1 * state.get("exp_avg", 0.0) + (1 - b1) * g
-        v = state["exp_avg_sq"] = b2 * state.get("exp_avg_sq", 0.0) + (1 - b2) * g * g
-        if amsgrad:
-            v = state["max_exp_avg_sq"] = np.maximum(state.get("max_exp_avg_sq", 0.0), v)
-        w -= lr * (m / (1 - b1**t)) / np.sqrt(v / (1 - b2**t) + eps)
-        return w
-
-    return update
+    return _adam_variant(decoupled, eps_inside=True)
 
 
 _EPS = (
