@@ -66,7 +66,8 @@ def pipeline_schedule(stages, micro_batches, forward_time=1.0, backward_time=2.0
 
     Stage s can run the forward of micro-batch m once stage s - 1 has finished it (and stage s
     has finished micro-batch m - 1). The backwards start when the last forward is done and run
-    from the last stage to the first, micro-batch by micro-batch, under the same rule. Returns a list of ``(stage, kind, micro_batch, start, end)``
+    from the last stage to the first, micro-batch by micro-batch, under the same rule.
+    Returns a list of ``(stage, kind, micro_batch, start, end)``
     with kind "F" or "B", and every stage's busy time is ``M * (forward_time + backward_time)``.
     """
     for name, v in (("stages", stages), ("micro_batches", micro_batches)):
