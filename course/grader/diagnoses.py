@@ -175,17 +175,18 @@ TABLE: tuple[Entry, ...] = (
 )
 
 
-_SELECTED: dict = {}
+_SELECTED: dict = {"table": None}
 
 
 def entries(level: str | None = None, phase: str | None = None) -> tuple[Entry, ...]:
-    """The entries of one level ("output" or "case") or one phase, in table order (kept per
-    table: a test may swap ``TABLE`` for a longer one)."""
-    key = (id(TABLE), level, phase)
+    """The entries of one level ("output" or "case") or one phase, in table order (kept for the
+    table they were selected from: a test may swap ``TABLE`` for a longer one)."""
+    if _SELECTED["table"] is not TABLE:  # holding the table itself: identity, never a reused id
+        _SELECTED.clear()
+        _SELECTED["table"] = TABLE
+    key = (level, phase)
     found = _SELECTED.get(key)
     if found is None:
-        if len(_SELECTED) > 64:
-            _SELECTED.clear()
         found = _SELECTED[key] = tuple(
             e for e in TABLE if (level is None or e.level == level) and (phase is None or e.phase == phase)
         )
