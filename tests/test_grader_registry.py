@@ -207,3 +207,15 @@ def test_lessons_are_derived_from_the_solutions_and_the_exercises(monkeypatch, t
     derived = _registry.all_lessons()
     assert "42_a_new_lesson" in derived and "notes" not in derived
     assert set(lessons()) <= set(derived)
+
+
+def test_a_protocol_with_the_old_judge_hook_is_refused():
+    from course.grader.protocols import Call
+
+    class Old(Call):
+        def judge(self, ctx):
+            return None
+
+    with pytest.raises(TypeError, match=r"pass judge=fn to register instead"):
+        register("demo.old_protocol", lesson="00_demo", title="t", reference=lambda x: x,
+                 cases=lambda rng: [Case((1.0,))], protocol=Old(), hints=("h",))

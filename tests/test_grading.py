@@ -53,3 +53,15 @@ def test_strict_mode_raises(monkeypatch):
     monkeypatch.setenv("COURSE_CHECK_STRICT", "1")
     with pytest.raises(AssertionError, match="FAILED"):
         check("layers.relu_forward", lambda x: (x, x), record=False)
+
+
+def test_variants_run_only_once_a_check_fails():
+    ex = get("layers.linear_backward")
+    seed = 11
+    check(ex.id, ex.reference, seed=seed, record=False)
+    refs = grading.reference_outcomes(ex, seed, variants=False)
+    assert "variants" not in refs[0].extra  # a passing check never needed them
+    v = ex.variants[0]
+    r = check(ex.id, v.fn, seed=seed, record=False)
+    assert v.name in r.diagnosis_names
+    assert set(refs[0].extra["variants"]) == {x.name for x in ex.variants}  # run once, kept with the reference

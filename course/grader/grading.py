@@ -11,7 +11,7 @@ from .cases import cases
 from .compare import compare
 from .registry import Exercise, get
 from .report import Result
-from .runner import run, run_reference
+from .runner import run, run_reference, run_variants
 
 __all__ = ["check", "reference_outcomes", "default_seed", "grade_outcomes", "subscribe", "SUBSCRIBERS"]
 
@@ -26,25 +26,33 @@ def default_seed() -> int:
         return 0
 
 
-def reference_outcomes(exercise: Exercise, seed: int, case_list=None):
-    """The reference's outcomes for the cases of ``seed``, with the variants' outputs (cached: the
-    reference never changes)."""
-    key = (exercise.id, seed)
-    if case_list is None and key in _REFERENCE_CACHE:
-        return _REFERENCE_CACHE[key]
+def reference_outcomes(exercise: Exercise, seed: int, case_list=None, *, variants: bool = True):
+    """The reference's outcomes for the cases of ``seed`` (cached: the reference never changes),
+    with the variants' outputs unless ``variants=False`` (they are run once, when first asked for)."""
     if case_list is not None:  # cases from elsewhere (hidden tests): not cached under the seed
-        return run_reference(exercise, case_list)
-    outs = run_reference(exercise, cases(exercise, seed))
-    if len(_REFERENCE_CACHE) > 256:
-        _REFERENCE_CACHE.clear()
-    _REFERENCE_CACHE[key] = outs
+        return run_reference(exercise, case_list) if variants else run(exercise, exercise.reference, case_list)
+    key = (exercise.id, seed)
+    outs = _REFERENCE_CACHE.get(key)
+    if outs is None:
+        outs = run(exercise, exercise.reference, cases(exercise, seed))
+        if len(_REFERENCE_CACHE) > 256:
+            _REFERENCE_CACHE.clear()
+        _REFERENCE_CACHE[key] = outs
+    if variants and exercise.variants and outs and "variants" not in outs[0].extra:
+        for case, out in zip(cases(exercise, seed), outs):
+            out.extra["variants"] = run_variants(exercise, case)
     return outs
 
 
 def grade_outcomes(exercise: Exercise, seed: int, case_list, outcomes) -> Result:
-    """The compare phase and the result, from outcomes computed anywhere (e.g. in another process)."""
-    refs = reference_outcomes(exercise, seed)
+    """The compare phase and the result, from outcomes computed anywhere (e.g. in another process).
+
+    A check that passes never needs the variants; the first one that fails runs them (the run
+    phase, once per exercise and seed) and is compared again with their outputs."""
+    refs = reference_outcomes(exercise, seed, variants=False)
     results = compare(exercise, case_list, outcomes, refs)
+    if exercise.variants and not all(r.passed for r in results) and "variants" not in refs[0].extra:
+        results = compare(exercise, case_list, outcomes, reference_outcomes(exercise, seed))
     return Result(exercise.id, exercise.title, exercise.lesson, exercise.points, results, exercise.hints, seed)
 
 

@@ -141,6 +141,13 @@ def register(
         outputs = (outputs,)
     if isinstance(hints, str):
         hints = (hints,)
+    for attr in ("judge", "diagnose"):  # the old protocol hooks: the diagnosis table reads data instead
+        if callable(getattr(protocol, attr, None)):
+            raise TypeError(
+                f"register({id!r}): protocols no longer judge or diagnose ({type(protocol).__name__}.{attr}); "
+                f"pass {'judge=fn' if attr == 'judge' else 'diagnoses=(fn,)'} to register instead, or add an "
+                "entry to the table in course/grader/diagnoses.py"
+            )
     for v in variants:
         if not isinstance(v, Variant):
             raise TypeError(f"register({id!r}): variants must be Variant(name, fn, message), got {v!r}")

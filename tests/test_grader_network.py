@@ -6,7 +6,7 @@ import pytest
 
 from course.gradcheck import numerical_gradient, relative_error
 from course.grader import cases, check, get
-from course.grader.topics import network as lesson03
+from course.grader.topics import network
 from course.grader.topics.network import two_layer_loss_and_grads, two_layer_step
 
 ID = "network.two_layer_step"
@@ -74,7 +74,7 @@ def test_cases_keep_away_from_relu_kinks():
             assert np.min(np.abs(h)) > 1e-6
 
 
-@pytest.mark.parametrize("name, fn", [(n, f) for n, f, _ in lesson03._VARIANTS])
+@pytest.mark.parametrize("name, fn", [(n, f) for n, f, _ in network._VARIANTS])
 def test_each_mistake_is_named(name, fn):
     result = check(ID, fn, record=False)
     assert not result.passed
