@@ -20,4 +20,5 @@ from .residual import *  # noqa: F403
 from .rnn import *  # noqa: F403
 from .transformer import *  # noqa: F403
 
-__all__ = [name for module in (linear, activations, normalization, dropout, prelu, residual, conv, pool, rnn, attention, transformer) for name in module.__all__]
+_MODULES = (linear, activations, normalization, dropout, prelu, residual, conv, pool, rnn, attention, transformer)
+__all__ = [name for module in _MODULES for name in module.__all__]
