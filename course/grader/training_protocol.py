@@ -23,8 +23,11 @@ import time
 
 import numpy as np
 
-from .compare import Diagnosis, OutputCheck, close
-from .runner import LearnerMistake, Outcome, Protocol, call_learner, capture
+from .calling import LearnerMistake, call_learner, capture
+from .findings import Diagnosis, OutputCheck
+from .outcome import Outcome
+from .protocols import Protocol
+from .values import close
 
 __all__ = ["GradientCheck", "TrainingRun", "SAMPLES_PER_PARAM"]
 
@@ -108,7 +111,8 @@ class GradientCheck(Protocol):
                     break
         return out
 
-    def judge(self, ctx):
+    def verdict(self, ctx):
+        """``judge=`` for ``register``: the compare phase's verdict on one case (data only)."""
         return _robust(self._judge, ctx)
 
     def _judge(self, ctx):
@@ -242,7 +246,8 @@ class TrainingRun(Protocol):
             }
         return Outcome(outputs=pred, extra=extra)
 
-    def judge(self, ctx):
+    def verdict(self, ctx):
+        """``judge=`` for ``register``: the compare phase's verdict on one case (data only)."""
         return _robust(self._judge, ctx)
 
     def _judge(self, ctx):

@@ -39,6 +39,9 @@ def _gradient_cases(rng):
     ]
 
 
+_GRADIENT_CHECK, _TRAINING_RUN = GradientCheck(), TrainingRun()
+
+
 register(
     "capstone.gradient_check",
     lesson=LESSON,
@@ -46,7 +49,8 @@ register(
     reference=Network,
     cases=_gradient_cases,
     outputs=("sampled gradients",),
-    protocol=GradientCheck(),
+    protocol=_GRADIENT_CHECK,
+    judge=_GRADIENT_CHECK.verdict,
     hints=(
         "Network(seed=...) must build params; loss_and_grads(X, y, rng=...) returns (loss, grads) with the keys "
         "of params, and draws its dropout masks from rng so that two calls with the same rng agree.",
@@ -74,7 +78,8 @@ register(
     reference=train,
     cases=_train_cases,
     outputs=("test labels",),
-    protocol=TrainingRun(),
+    protocol=_TRAINING_RUN,
+    judge=_TRAINING_RUN.verdict,
     hints=(
         "train(X, y, *, seed, time_budget) -> (network, history): standardise with the training statistics, hold "
         "out a validation part for early stopping, and return the network of the best validation epoch.",
