@@ -35,7 +35,7 @@ from _lab_page import WIDGET_MIME, LabPage
 
 from course import authoring
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # module fixtures: one worker
 
 RUN_TIMEOUT = float(os.environ.get("COURSE_BROWSER_TIMEOUT", 600))  # seconds, one notebook
 WORKERS = int(os.environ.get("COURSE_BROWSER_WORKERS", 3))

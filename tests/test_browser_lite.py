@@ -27,7 +27,7 @@ from _browser import REPO, artifacts_dir, launch_chromium
 
 from course import authoring, lite
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-lite")]  # module fixtures: one worker
 CACHE = Path(os.environ.get("COURSE_LITE_CACHE") or REPO / "build" / "lite-cache")
 LESSONS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb") if authoring.LESSON_FILE.match(p.name))
 BROWSER_ONLY = ("course.instructor", "mpi4py")  # what cannot work in the browser

@@ -6,7 +6,7 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-pytestmark = pytest.mark.notebooks
+pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("grader-kernel")]  # module fixtures: one worker
 
 CELLS = [
     "import numpy as np\nfrom course.grader import check",

@@ -45,7 +45,7 @@ from nbformat import v4
 
 from course.grader import cases, exercises, get
 
-pytestmark = pytest.mark.notebooks
+pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("instructor")]  # module fixtures: one worker
 
 
 def _bwrap_problem():

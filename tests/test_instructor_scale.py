@@ -19,7 +19,7 @@ from course.instructor.grade import grade_batch
 ROOT = Path(__file__).resolve().parents[1]
 LESSON = "00_getting_started"
 
-pytestmark = pytest.mark.notebooks  # it grades real notebooks
+pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("instructor-scale")]  # it grades real notebooks  # module fixtures: one worker
 
 
 def _class(tmp_path, n=3):

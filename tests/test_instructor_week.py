@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LESSON = "00_getting_started"
 DEADLINE = dt.datetime(2026, 11, 30, 23, 59)
 
-pytestmark = pytest.mark.notebooks  # it grades real notebooks
+pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("instructor-week")]  # it grades real notebooks  # module fixtures: one worker
 
 
 def _course(*args, cwd=None):

@@ -48,7 +48,7 @@ from test_instructor import (  # noqa: F401  (needs_bubblewrap: the session's ch
     read_gradebook,
 )
 
-pytestmark = pytest.mark.notebooks
+pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("sandbox")]  # module fixtures: one worker
 
 SECRET = "grader-secret-4f1d2c"
 MARKER = "survivor-7c1e"
