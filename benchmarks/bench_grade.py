@@ -9,14 +9,16 @@ Grades ``--copies`` copies (default 6) of one lesson's solution notebook, in one
 - ``nbclient``: the floor of the old way, the notebook's own cells executed with nbclient in a
   fresh Jupyter kernel, no grading at all;
 - ``shell``: the floor of the new way, the notebook's own cells in an IPython ``InteractiveShell``
-  in a fresh Python process, no grading at all.
+  in a fresh Python process, no grading at all;
+- ``nbgrader``: with ``--nbgrader CMD``, nbgrader's ``autograde`` on the same copies (a
+  benchmark-only dependency in its own environment: see ``benchmarks/nbgrader_baseline.py``).
 
 It prints the seconds per submission of each, the sandbox's cost (bwrap - process) and the
 ratios to the floors. Every graded copy must score 100%, or the benchmark stops. The batch's
 fixed costs (planning the lesson, building the grading view, checking bubblewrap) are paid once
 per batch and are not in the per-submission figures.
 
-    python benchmarks/bench_grade.py [--lesson 03_backprop] [--copies 6] [--jobs 1]
+    python benchmarks/bench_grade.py [--lesson 03_backprop] [--copies 6] [--jobs 1] [--nbgrader CMD]
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=6)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--solutions", default=str(REPO / "solutions"))
+    parser.add_argument("--nbgrader", default=None, help="nbgrader's command, to grade the same copies with it too")
     args = parser.parse_args()
     solutions = Path(args.solutions)
     tmp = Path(tempfile.mkdtemp(prefix="bench-grade-"))
@@ -85,15 +88,26 @@ def main() -> None:
             per[kind] = graded(tmp, args.jobs, solutions, args.lesson, kind) / args.copies
         for kind in ("shell", "nbclient"):
             per[kind] = floor(tmp, kind) / args.copies
+        if args.nbgrader:
+            sys.path.insert(0, str(REPO / "benchmarks"))
+            from nbgrader_baseline import autograde_seconds
+
+            subs = sorted(tmp.glob("*.ipynb"))
+            per["nbgrader"] = autograde_seconds(args.nbgrader, solutions / f"{args.lesson}.ipynb", subs,
+                                                tmp / "nbgrader-course") / args.copies
         print(f"lesson {args.lesson}, {args.copies} copies, --jobs {args.jobs}; seconds per submission:")
         for kind, label in (("bwrap", "course grade (bubblewrap sandbox)"),
                             ("process", "course grade --isolation process"),
                             ("shell", "cells only, IPython InteractiveShell"),
-                            ("nbclient", "cells only, nbclient + Jupyter kernel")):
-            print(f"  {label:40s} {per[kind]:6.2f} s")
+                            ("nbclient", "cells only, nbclient + Jupyter kernel"),
+                            ("nbgrader", "nbgrader autograde (serial)")):
+            if kind in per:
+                print(f"  {label:40s} {per[kind]:6.2f} s")
         print(f"the sandbox adds {per['bwrap'] - per['process']:+.2f} s per submission")
         print(f"course grade / nbclient-only execution: {per['bwrap'] / per['nbclient']:.2f}x; "
               f"/ shell-only execution: {per['bwrap'] / per['shell']:.2f}x")
+        if "nbgrader" in per:
+            print(f"course grade / nbgrader autograde: {per['bwrap'] / per['nbgrader']:.2f}x")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
