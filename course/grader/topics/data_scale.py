@@ -11,8 +11,10 @@ import numpy as np
 
 from ...data_scale import accumulated_step, adam_inplace, clip_global_norm, lsq_grad, prefetch
 from ..cases import Case, copy_data, randn
+from ..findings import Diagnosis
 from ..registry import Variant, register
 from ..runner import LearnerMistake, Outcome, Protocol, Trajectory, call_learner, capture, plain
+from ..trajectory_checks import judge_trajectory
 from ._trajectories import _case, _fresh_state, _lookup
 from .optim_adaptive import _adam_eps_inside, _adam_variant
 
@@ -291,21 +293,21 @@ class AllocatingTrajectory(Trajectory):
             return Outcome(outputs=out.outputs, error=capture(exc, "in the allocation check"), extra=out.extra)
         return out
 
-    def judge(self, ctx):
-        from ..compare import Diagnosis
 
-        ok, diags, checks = super().judge(ctx)
-        peak = ctx.outcome.extra.get("peak_bytes")
-        limit = ALLOC_SIZE * 8 // 4
-        if ok and peak is not None and peak > limit:
-            diags = [*diags, Diagnosis(
-                "allocates",
-                f"Your steps are right, but each call allocated up to {peak / 1e3:.0f} kB of new arrays for a "
-                f"parameter of {ALLOC_SIZE * 8 / 1e3:.0f} kB: expressions like m * beta1 + ... make temporaries. "
-                "Update in place (m *= beta1; m += ...) and write intermediate results into a buffer kept in "
-                "state (np.multiply(g, g, out=buf), np.sqrt(v, out=buf)).")]
-            return False, diags, checks
-        return ok, diags, checks
+def _allocation_verdict(ctx):
+    """``judge=``: the path compared step by step, then the allocation measured in the run phase."""
+    ok, diags, checks = judge_trajectory(ctx)
+    peak = ctx.outcome.extra.get("peak_bytes")
+    limit = ALLOC_SIZE * 8 // 4
+    if ok and isinstance(peak, (int, float)) and peak > limit:
+        diags = [*diags, Diagnosis(
+            "allocates",
+            f"Your steps are right, but each call allocated up to {peak / 1e3:.0f} kB of new arrays for a "
+            f"parameter of {ALLOC_SIZE * 8 / 1e3:.0f} kB: expressions like m * beta1 + ... make temporaries. "
+            "Update in place (m *= beta1; m += ...) and write intermediate results into a buffer kept in "
+            "state (np.multiply(g, g, out=buf), np.sqrt(v, out=buf)).")]
+        return False, diags, checks
+    return ok, diags, checks
 
 
 def _inplace_cases(rng):
@@ -325,6 +327,7 @@ register(
     cases=_inplace_cases,
     outputs=("path",),
     protocol=AllocatingTrajectory(_lookup),
+    judge=_allocation_verdict,
     variants=(
         Variant("no_bias_correction", _adam_variant(bias_correction=False),
                 "Your steps match Adam without bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t)."),
