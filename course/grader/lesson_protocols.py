@@ -21,7 +21,7 @@ import tracemalloc
 import numpy as np
 
 from ..functions import beale, rosenbrock
-from ..parallel import spmd as _spmd
+from ..parallel.spmd import RankError, run_ranks
 from .calling import LearnerMistake, call_learner, capture, plain
 from .cases import copy_data, same_data
 from .outcome import Outcome
@@ -158,7 +158,7 @@ class AllocatingTrajectory(Trajectory):
 def _without_rank_frames(exc):
     """The exception with the simulated world's own frames (course/parallel/spmd.py) left out of its
     traceback, so that the learner's traceback starts in the learner's code."""
-    ours = (os.path.abspath(__file__), os.path.abspath(_spmd.__file__))
+    ours = (os.path.abspath(__file__), os.path.abspath(run_ranks.__code__.co_filename))
     tb = exc.__traceback__
     while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) in ours:
         tb = tb.tb_next
@@ -178,8 +178,8 @@ class Ranks(Protocol):
     def run(self, exercise, fn, case, options):
         ranks = copy_data(case.extra["ranks"])
         try:
-            results, trace = _spmd.run_ranks(lambda *a: call_learner(fn, *a, **case.kwargs), ranks, timeout=3.0)
-        except _spmd.RankError as exc:
+            results, trace = run_ranks(lambda *a: call_learner(fn, *a, **case.kwargs), ranks, timeout=3.0)
+        except RankError as exc:
             return Outcome(error=capture(LearnerMistake(str(exc), "deadlock")))
         except Exception as exc:
             return Outcome(error=capture(_without_rank_frames(exc)))
