@@ -37,7 +37,9 @@ def shown():
         if cell.cell_type != "code" or cell.source.lstrip().startswith("%"):
             continue
         tree = ast.parse(cell.source)
-        defs = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name in SHOWN]
+        # top level, or inside a `with needs(...):` block (the lesson's demo guard)
+        body = [n for node in tree.body for n in (node.body if isinstance(node, ast.With) else [node])]
+        defs = [node for node in body if isinstance(node, ast.FunctionDef) and node.name in SHOWN]
         exec(compile(ast.Module(body=defs, type_ignores=[]), str(LESSON), "exec"), namespace)
     assert SHOWN <= set(namespace)
     return namespace

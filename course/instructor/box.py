@@ -311,9 +311,11 @@ def main(job_source: str) -> int:
     shell = _shell()  # IPython, and numpy with it: imported once, before any learner's code
     import numpy  # noqa: F401
 
-    import course.grader.protocols  # noqa: F401  (the run phase, and what the job's pickle needs)
+    import course.grader.lesson_protocols  # noqa: F401  (the run phase, and what the job's pickle needs)
+    import course.grader.protocols  # noqa: F401
     import course.grader.runner  # noqa: F401
     import course.grader.topic_protocols  # noqa: F401
+    import course.grader.training_protocol  # noqa: F401
 
     from . import wire  # noqa: F401
 

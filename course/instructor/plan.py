@@ -29,7 +29,8 @@ from . import extract, view
 
 __all__ = ["PlanError", "TestSet", "LessonPlan", "make_plan", "task_for", "SANDBOX_PROTOCOL_MODULES"]
 
-SANDBOX_PROTOCOL_MODULES = ("course.grader.runner", "course.grader.protocols", "course.grader.topic_protocols")
+SANDBOX_PROTOCOL_MODULES = ("course.grader.runner", "course.grader.protocols", "course.grader.topic_protocols",
+                            "course.grader.lesson_protocols", "course.grader.training_protocol")
 _NEEDS = {Backward: ("dout",), Trajectory: ("function", "w0", "steps"), Sweep: ("steps",)}
 
 
@@ -89,7 +90,8 @@ def _protocol_spec(ex):
     if owner.__module__ not in SANDBOX_PROTOCOL_MODULES:
         raise PlanError(f"exercise {ex.id}: the run phase of its protocol {cls.__qualname__} is defined in "
                         f"{owner.__module__}, which the sandbox does not hold; define `run` in "
-                        "course/grader/topic_protocols.py (no reference there); keep judges and diagnoses in the topic")
+                        "course/grader/topic_protocols.py or lesson_protocols.py (no reference there); keep judges "
+                        "and diagnoses in the topic")
     plain = (type(None), bool, int, float, str, tuple)
     state = {k: v for k, v in vars(ex.protocol).items() if isinstance(v, plain)}
     return owner.__module__, owner.__qualname__, state

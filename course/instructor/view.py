@@ -29,8 +29,9 @@ __all__ = ["ViewError", "build", "modules", "KEEP", "GRADER_KEEP"]
 KEEP = ("__init__.py", "backend.py", "validation.py", "data", "plots.py", "widgets", "notebook.py",
         "progress.py", "functions.py")
 GRADER_KEEP = ("grader/runner.py", "grader/cases.py", "grader/protocols.py", "grader/calling.py",
-               "grader/outcome.py", "grader/probes.py", "grader/topic_protocols.py", "instructor/box.py",
-               "instructor/wire.py", "instructor/channel.py")
+               "grader/outcome.py", "grader/probes.py", "grader/topic_protocols.py", "grader/lesson_protocols.py",
+               "grader/training_protocol.py", "grader/findings.py", "grader/values.py", "parallel/spmd.py",
+               "instructor/box.py", "instructor/wire.py", "instructor/channel.py")
 
 GRADER_STUB = '''"""``course.grader`` while the instructor grades: ``check`` does nothing here.
 
@@ -50,13 +51,30 @@ def __getattr__(name):
 
     return _Stand_in(f"course.grader.{name}")
 '''
+PARALLEL_STUB = '''"""``course.parallel`` while the instructor grades: only the simulated world (``spmd``) is here."""
+
+import importlib
+
+_SPMD = ("spmd", "SimComm", "RankTrace", "RankError", "run_ranks")
+
+
+def __getattr__(name):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    if name in _SPMD:  # the simulated world itself holds no exercise's reference
+        spmd = importlib.import_module("course.parallel.spmd")
+        return spmd if name == "spmd" else getattr(spmd, name)
+    from course.instructor.box import _Stand_in
+
+    return _Stand_in(f"course.parallel.{name}")
+'''
 INSTRUCTOR_STUB = '"""The sandbox side of grading: the driver (box), the frames (channel), the wire format."""\n'
 
 
 def modules() -> set:
     """The dotted names of the modules in the grading view."""
     src = _package()
-    out = {"course", "course.grader", "course.instructor"}
+    out = {"course", "course.grader", "course.instructor", "course.parallel"}
     for name in (*KEEP, *GRADER_KEEP):
         p = src / name
         files = sorted(p.rglob("*.py")) if p.is_dir() else [p]
@@ -153,6 +171,7 @@ def build(dest, exercises) -> Path:
             shutil.copy2(s, d)
     (root / "grader" / "__init__.py").write_text(GRADER_STUB, encoding="utf-8")
     (root / "instructor" / "__init__.py").write_text(INSTRUCTOR_STUB, encoding="utf-8")
+    (root / "parallel" / "__init__.py").write_text(PARALLEL_STUB, encoding="utf-8")
     refs = _references(exercises)
     by_file: dict = {}
     for module, name, _ in refs:

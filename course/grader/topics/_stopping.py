@@ -1,36 +1,12 @@
-"""Early stopping's grading: the protocol that runs a learner's class on a sequence of validation
-values, and the cases and wrong classes (variants) of ``regularization.early_stopping``."""
+"""Early stopping's grading: the cases and wrong classes (variants) of ``regularization.early_stopping``
+(the protocol, :class:`~course.grader.lesson_protocols.StoppingRun`, runs a class on validation values)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ...regularization import EarlyStopping
-from ..cases import Case, copy_data
-from ..runner import Outcome, Protocol, call_learner, capture
-
-
-class StoppingRun(Protocol):
-    """``fn`` is a class: ``stopper = fn(**kwargs)``; then ``stopper.step(value, params)`` for the
-    values of ``extra["values"]`` until it returns True, with params["w"] filled with the check's
-    index; then ``stopper.restore(params)``. Outputs: the index of the check that stopped (-1: none)
-    and the index whose weights were restored."""
-
-    def run(self, exercise, fn, case, options):
-        params = {"w": np.zeros(3)}
-        stopped = -1
-        try:
-            stopper = call_learner(fn, **copy_data(case.kwargs))
-            for k, value in enumerate(case.extra["values"]):
-                params["w"][...] = k  # the weights "after epoch k"
-                if call_learner(stopper.step, float(value), params):
-                    stopped = k
-                    break
-            params["w"][...] = -1.0
-            call_learner(stopper.restore, params)
-        except Exception as exc:
-            return Outcome(error=capture(exc))
-        return Outcome(outputs=(float(stopped), float(params["w"][0])))
+from ..cases import Case
 
 
 def _stop_cases(rng):

@@ -4,15 +4,14 @@ must allocate nothing per call (measured with ``tracemalloc``)."""
 
 from __future__ import annotations
 
-import threading
-import tracemalloc
-
 import numpy as np
 
 from ...data_scale import accumulated_step, adam_inplace, clip_global_norm, lsq_grad, prefetch
-from ..cases import Case, copy_data, randn
+from ..cases import Case, randn
+from ..findings import Diagnosis
+from ..lesson_protocols import ALLOC_SIZE, AllocatingTrajectory, PrefetchRun, RecordError
 from ..registry import Variant, register
-from ..runner import LearnerMistake, Outcome, Protocol, Trajectory, call_learner, capture, plain
+from ..trajectory_checks import judge_trajectory
 from ._trajectories import _case, _fresh_state, _lookup
 from .optim_adaptive import _adam_eps_inside, _adam_variant
 
@@ -145,58 +144,6 @@ register(
 # a prefetching iterator
 
 
-class RecordError(Exception):
-    """Raised by the grader's source to see whether the learner's iterator passes it on."""
-
-
-class PrefetchRun(Protocol):
-    """``fn(source, depth)`` consumed to the end in a helper thread (5 s limit). The source records
-    the thread that pulls each item and may raise :class:`RecordError` at item ``fail_at``.
-    Outputs: the items received, 1.0 if every item was pulled by another thread than the consumer,
-    1.0 if the consumer saw the RecordError."""
-
-    repeat_first = False
-
-    def run(self, exercise, fn, case, options):
-        items, fail_at = copy_data(case.extra["items"]), case.extra.get("fail_at")
-        pulled_by: list = []
-
-        def source():
-            for i, item in enumerate(items):
-                if i == fail_at:
-                    raise RecordError(f"record {i} is corrupt")
-                pulled_by.append(threading.get_ident())
-                yield item
-
-        result: dict = {}
-
-        def consume():
-            result["consumer"], got = threading.get_ident(), []
-            result["got"], result["raised"] = got, 0.0
-            try:
-                for x in call_learner(fn, source(), **case.kwargs):
-                    got.append(x)
-            except RecordError:
-                result["raised"] = 1.0
-            except Exception as exc:
-                result["exc"] = exc
-
-        t = threading.Thread(target=consume, daemon=True)
-        t.start()
-        t.join(5.0)
-        if t.is_alive():
-            return Outcome(error=capture(LearnerMistake(
-                "Your iterator did not finish within 5 s: it waits for an item that never comes. Put an end "
-                "marker on the queue when the source is exhausted, and the exception when it fails.", "hung")))
-        if "exc" in result:
-            return Outcome(error=capture(result["exc"]))
-        background = float(bool(pulled_by) and all(tid != result["consumer"] for tid in pulled_by))
-        got = result["got"]
-        if all(isinstance(x, (int, float, np.number)) and not isinstance(x, bool) for x in got):
-            got = np.array(got, dtype=np.float64)  # numbers: compared as one array
-        return Outcome(outputs=(plain(got), background, result["raised"]))
-
-
 def _prefetch_cases(rng):
     ints = [int(v) for v in rng.integers(1, 50, 8)]
     ints[3] = 0
@@ -260,52 +207,21 @@ register(
 # ---------------------------------------------------------------------------------------------
 # Adam that allocates nothing per call
 
-ALLOC_SIZE = 100_000  # entries of the array the allocation check updates (800 kB in float64)
 
-
-class AllocatingTrajectory(Trajectory):
-    """The optimizer trajectory, then three more calls on a large array under ``tracemalloc``:
-    the peak of new memory must stay below a quarter of the array's size."""
-
-    def run(self, exercise, fn, case, options):
-        out = super().run(exercise, fn, case, options)
-        if out.error is not None:
-            return out
-        w = np.zeros(ALLOC_SIZE)
-        g = np.linspace(-1.0, 1.0, ALLOC_SIZE)
-        state: dict = {}
-        kwargs = copy_data(case.kwargs)
-        try:
-            call_learner(fn, w, g, state, **kwargs)  # the first call may create its buffers
-            tracing = tracemalloc.is_tracing()
-            if not tracing:
-                tracemalloc.start()
-            tracemalloc.reset_peak()
-            base = tracemalloc.get_traced_memory()[0]
-            for _ in range(3):
-                call_learner(fn, w, g, state, **kwargs)
-            out.extra["peak_bytes"] = tracemalloc.get_traced_memory()[1] - base
-            if not tracing:
-                tracemalloc.stop()
-        except Exception as exc:
-            return Outcome(outputs=out.outputs, error=capture(exc, "in the allocation check"), extra=out.extra)
-        return out
-
-    def judge(self, ctx):
-        from ..compare import Diagnosis
-
-        ok, diags, checks = super().judge(ctx)
-        peak = ctx.outcome.extra.get("peak_bytes")
-        limit = ALLOC_SIZE * 8 // 4
-        if ok and peak is not None and peak > limit:
-            diags = [*diags, Diagnosis(
-                "allocates",
-                f"Your steps are right, but each call allocated up to {peak / 1e3:.0f} kB of new arrays for a "
-                f"parameter of {ALLOC_SIZE * 8 / 1e3:.0f} kB: expressions like m * beta1 + ... make temporaries. "
-                "Update in place (m *= beta1; m += ...) and write intermediate results into a buffer kept in "
-                "state (np.multiply(g, g, out=buf), np.sqrt(v, out=buf)).")]
-            return False, diags, checks
-        return ok, diags, checks
+def _allocation_verdict(ctx):
+    """``judge=``: the path compared step by step, then the allocation measured in the run phase."""
+    ok, diags, checks = judge_trajectory(ctx)
+    peak = ctx.outcome.extra.get("peak_bytes")
+    limit = ALLOC_SIZE * 8 // 4
+    if ok and isinstance(peak, (int, float)) and peak > limit:
+        diags = [*diags, Diagnosis(
+            "allocates",
+            f"Your steps are right, but each call allocated up to {peak / 1e3:.0f} kB of new arrays for a "
+            f"parameter of {ALLOC_SIZE * 8 / 1e3:.0f} kB: expressions like m * beta1 + ... make temporaries. "
+            "Update in place (m *= beta1; m += ...) and write intermediate results into a buffer kept in "
+            "state (np.multiply(g, g, out=buf), np.sqrt(v, out=buf)).")]
+        return False, diags, checks
+    return ok, diags, checks
 
 
 def _inplace_cases(rng):
@@ -325,6 +241,7 @@ register(
     cases=_inplace_cases,
     outputs=("path",),
     protocol=AllocatingTrajectory(_lookup),
+    judge=_allocation_verdict,
     variants=(
         Variant("no_bias_correction", _adam_variant(bias_correction=False),
                 "Your steps match Adam without bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t)."),

@@ -7,28 +7,12 @@ import numpy as np
 
 from ...layers import batchnorm_backward, batchnorm_forward, layernorm_backward, layernorm_forward
 from ...layers.normalization import update_running_stats
-from ..cases import Case, copy_data, randn, sizes
+from ..cases import Case, randn, sizes
+from ..lesson_protocols import WithRunningStats
 from ..registry import Variant, register
-from ..runner import Backward, LearnerMistake, Outcome, Protocol, call_learner, capture, plain
+from ..runner import Backward
 
 LESSON = "10_normalization"
-
-
-class WithRunningStats(Protocol):
-    """``fn(x, gamma, beta, bn_param)``: graded are ``out`` and bn_param's running statistics
-    after the call (the function updates them in place, as PyTorch's BatchNorm1d does)."""
-
-    def run(self, exercise, fn, case, options):
-        args = copy_data(case.args)
-        try:
-            ret = call_learner(fn, *args)
-        except Exception as exc:
-            return Outcome(error=capture(exc))
-        if not (isinstance(ret, tuple) and len(ret) == 2):
-            err = LearnerMistake(f"Your function returned {type(ret).__name__}; it should return (out, cache).")
-            return Outcome(error=capture(err))
-        bn = args[3]
-        return Outcome(outputs=(plain(ret[0]), plain(bn.get("running_mean")), plain(bn.get("running_var"))))
 
 
 def _bn_param(rng, D, mode, momentum=0.1):

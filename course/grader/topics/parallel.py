@@ -8,59 +8,17 @@ rank and how many numbers each rank sent. The same functions run unchanged under
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from ...parallel import naive_allreduce as _naive
-from ...parallel import spmd as _spmd
 from ...parallel import stale_gradient_descent, two_stage_backward
 from ...parallel.allreduce import chunk_bounds
-from ...parallel.spmd import RankError, data_parallel_step, ring_allreduce, run_ranks
-from ..cases import Case, copy_data, randn, same_data
+from ...parallel.spmd import data_parallel_step, ring_allreduce
+from ..cases import Case, randn
+from ..lesson_protocols import Ranks
 from ..registry import Variant, register
-from ..runner import LearnerMistake, Outcome, Protocol, call_learner, capture, plain
 
 LESSON = "13_distributed"
-
-
-def _without_rank_frames(exc):
-    """The exception with the simulated world's own frames (course/parallel/spmd.py) left out of its
-    traceback, so that the learner's traceback starts in the learner's code."""
-    ours = (os.path.abspath(__file__), os.path.join(os.path.dirname(os.path.abspath(_spmd.__file__)), "spmd.py"))
-    tb = exc.__traceback__
-    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) in ours:
-        tb = tb.tb_next
-    return exc.with_traceback(tb)
-
-
-class Ranks(Protocol):
-    """``fn(*case.extra["ranks"][r], comm)`` on every rank r of a simulated world.
-
-    Outputs: ``(results, sent)`` with ``results`` the list of the K return values and ``sent``
-    the numbers each rank sent (``with_sent=True``), or just ``results``.
-    """
-
-    def __init__(self, with_sent: bool):
-        self.with_sent = with_sent
-
-    def run(self, exercise, fn, case, options):
-        ranks = copy_data(case.extra["ranks"])
-        try:
-            results, trace = run_ranks(lambda *a: call_learner(fn, *a, **case.kwargs), ranks, timeout=3.0)
-        except RankError as exc:
-            return Outcome(error=capture(LearnerMistake(str(exc), "deadlock")))
-        except Exception as exc:
-            return Outcome(error=capture(_without_rank_frames(exc)))
-        mutated = tuple(sorted({
-            f"{exercise.arg_names[i]} (on rank {r})"
-            for r, (after, before) in enumerate(zip(ranks, case.extra["ranks"]))
-            for i, (a, b) in enumerate(zip(after, before)) if not same_data(a, b)
-        }))
-        results = plain(list(results))
-        if self.with_sent:
-            return Outcome(outputs=(results, np.array(trace.sent, dtype=np.float64)), mutated=mutated)
-        return Outcome(outputs=results, mutated=mutated)
 
 
 # ---------------------------------------------------------------------------------------------

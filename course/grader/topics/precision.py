@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from ...precision import float16_round_trip, round_trip, update_scale
-from ..cases import Case, copy_data
+from ..cases import Case
+from ..lesson_protocols import ScalerTrajectory
 from ..registry import Variant, register
-from ..runner import LearnerMistake, Outcome, Protocol, call_learner, capture
 
 LESSON = "14_hardware"
 
@@ -105,33 +105,6 @@ register(
 
 # ---------------------------------------------------------------------------------------------
 # dynamic loss scaling
-
-
-class ScalerTrajectory(Protocol):
-    """``fn(state, found_inf, **hp)`` once per step from ``state = {}``, for the overflow flags in
-    ``case.extra["overflows"]``. Outputs: the scale after each step and whether each step was taken."""
-
-    repeat_first = False
-
-    def run(self, exercise, fn, case, options):
-        state: dict = {}
-        scales, taken = [], []
-        for k, flag in enumerate(case.extra["overflows"]):
-            try:
-                ret = call_learner(fn, state, bool(flag), **copy_data(case.kwargs))
-            except Exception as exc:
-                return Outcome(error=capture(exc, f"at step {k + 1}"))
-            if not isinstance(ret, (bool, np.bool_)):
-                err = LearnerMistake(f"Your function returned {type(ret).__name__} at step {k + 1}; it should "
-                                     "return True (take the optimizer step) or False (skip it).", "type")
-                return Outcome(error=capture(err))
-            if "scale" not in state:
-                err = LearnerMistake(f"After step {k + 1} the state has no 'scale' (it has {sorted(map(str, state))}): "
-                                     "keep the current scale in state['scale'].", "state_names")
-                return Outcome(error=capture(err))
-            scales.append(float(state["scale"]))
-            taken.append(float(bool(ret)))
-        return Outcome(outputs=(np.array(scales), np.array(taken)))
 
 
 def _flags(rng, n, p, first_overflows=0):

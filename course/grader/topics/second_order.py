@@ -10,52 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...functions import beale, rosenbrock
+from ...functions import rosenbrock
 from ...optim import newton_step
 from ...quasi_newton import armijo, hessian_vector_product, two_loop
-from ..cases import Case, copy_data, randn, same_data
+from ..cases import Case, randn
 from ..compare import Diagnosis
+from ..lesson_protocols import OBJECTIVES, WithFunction
 from ..registry import Variant, register
-from ..runner import Outcome, Protocol, call_learner, capture, plain
 
 LESSON = "15_second_order"
-
-_A = np.array([[1.0, -0.5, 0.3, 0.0, 0.8], [0.2, 1.2, -0.7, 0.5, 0.0], [-0.6, 0.1, 0.9, -1.1, 0.4],
-               [0.0, 0.7, 0.2, 0.6, -0.9], [1.1, 0.0, -0.4, 0.3, 0.5], [-0.3, -0.8, 0.0, 0.9, 0.2],
-               [0.5, 0.4, 0.6, -0.2, -1.0]])
-
-
-class _Logistic5:
-    """f(w) = sum(log(1 + exp(A w))) + 0.5 |w|^2 in 5-D: a smooth, non-quadratic loss."""
-
-    def value(self, w):
-        return float(np.sum(np.logaddexp(0.0, _A @ w)) + 0.5 * w @ w)
-
-    def grad(self, w):
-        return _A.T @ (1.0 / (1.0 + np.exp(-(_A @ w)))) + w
-
-
-#: Functions that cases may name: objects with value(w) and grad(w).
-OBJECTIVES = {"rosenbrock": rosenbrock, "beale": beale, "logistic5": _Logistic5()}
-
-
-class WithFunction(Protocol):
-    """``fn(f, *args, **kwargs)`` with ``f = getattr(OBJECTIVES[case.extra["function"]], kind)``."""
-
-    def __init__(self, kind: str):
-        self.kind = kind
-
-    def run(self, exercise, fn, case, options):
-        f = getattr(OBJECTIVES[case.extra["function"]], self.kind)
-        args, kwargs = copy_data(case.args), copy_data(case.kwargs)
-        try:
-            ret = call_learner(fn, f, *args, **kwargs)
-        except Exception as exc:
-            return Outcome(error=capture(exc))
-        names = exercise.arg_names[1:] if exercise is not None else ()
-        mutated = tuple(n for n, a, o in zip(names, args, case.args) if not same_data(a, o))
-        return Outcome(outputs=plain(ret), mutated=mutated)
-
 
 # ---------------------------------------------------------------------------------------------
 # Newton step
