@@ -180,6 +180,14 @@ def test_scan_is_quiet_for_honest_code_and_the_real_lessons():
                "from course.grader.topics.numpy_basics import add_bias as ref  # imported, not used\n"
                "def add_bias(X, b):\n    return X + b\ncheck('numpy.add_bias', add_bias)"])
     assert not f.uses_reference and not f.tampering and not f.remarks
+    # a demo that binds `out` from the reference at top level; the learner's own `out` is a local
+    f = _scan(["from course.grader.topics.numpy_basics import add_bias as ref\nimport numpy as np\n"
+               "for n in (2, 3):\n    out = ref(np.ones((n, 2)), np.ones(2))\n",
+               "def add_bias(X, b):\n    out = X + b\n    return out"])
+    assert not f.uses_reference
+    f = _scan(["from course.grader.topics.numpy_basics import add_bias as ref\nout = ref\n",
+               "def add_bias(X, b):\n    return out(X, b)"])  # the top-level name itself: found
+    assert "numpy.add_bias" in f.uses_reference
     for path in sorted((REPO / "solutions").glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         bindings = extract.exercise_functions(nb)

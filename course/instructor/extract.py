@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..lessons import LESSON_NAME
+
 __all__ = [
     "Binding",
     "Findings",
@@ -33,7 +35,7 @@ __all__ = [
     "scan",
 ]
 
-_LESSON = re.compile(r"\d\d_[a-z0-9]+(?:_[a-z0-9]+)*")
+_LESSON = re.compile(LESSON_NAME.pattern.strip("^$"))  # the one lesson-name pattern, searchable
 _MAGIC = re.compile(r"^(\s*)([%!].*|.*\?\s*)$")
 _DYNAMIC = {"exec", "eval", "compile", "__import__"}
 _GRADER_PREFIXES = ("course.grader", "course.instructor")
@@ -301,6 +303,22 @@ def _uses(stmt, aliases) -> list[tuple[str, object]]:
     return found
 
 
+def _local_names(stmt) -> set:
+    """The names a function (or lambda) binds itself: its parameters and what it assigns, unless
+    declared ``global``; a use of one of them is not a use of the notebook's top-level name."""
+    if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return set()
+    a = stmt.args
+    names = {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg) if x is not None}
+    declared = set()
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.Global):
+            declared.update(node.names)
+    return names - declared
+
+
 def scan(cells: list[tuple[int, str]], bindings: dict, exercises: dict) -> Findings:
     """Read the learner's code cells (``(index, source)``) for what must not raise a grade.
 
@@ -370,12 +388,13 @@ def scan(cells: list[tuple[int, str]], bindings: dict, exercises: dict) -> Findi
                 continue
             seen_defs.add(id(stmt))
             hit = None
+            local = _local_names(stmt)
             for d, node in _uses(stmt, aliases):
                 if _is_reference(_object(d), ex.reference):
                     hit = (d, node)
                     break
                 name = d.split(".")[0]
-                if "." not in d and name in top and name != b.function:
+                if "." not in d and name in top and name != b.function and name not in local:
                     pending.extend(s for s in top[name] if isinstance(s[1], (ast.FunctionDef, ast.Lambda,
                                                                             ast.Assign, ast.ClassDef)))
             if hit:

@@ -21,6 +21,7 @@ import re
 import time
 from pathlib import Path
 
+from ..grader.report import case_json
 from .store import atomic_write_bytes
 
 __all__ = ["write_all", "write_csv", "write_json", "feedback_markdown", "gradescope_results", "summary"]
@@ -63,16 +64,7 @@ def write_csv(path, grades, info) -> None:
 
 
 def _case_json(c) -> dict:
-    out = {
-        "case": c.index + 1,
-        "note": c.note,
-        "passed": bool(c.passed),
-        "diagnoses": [{"name": d.name, "message": d.message, "fails": d.fails} for d in c.diagnoses],
-    }
-    if c.error is not None:
-        out["error"] = {"kind": c.error.kind, "type": c.error.type, "message": c.error.message,
-                        "traceback": c.error.traceback}
-    return out
+    return case_json(c)  # the grader's own form of a case (course.grader.report)
 
 
 def _exercise_json(e) -> dict:

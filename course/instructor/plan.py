@@ -23,8 +23,7 @@ from ..grader import registry
 from ..grader.cases import cases as make_cases
 from ..grader.cases import copy_data
 from ..grader.grading import reference_outcomes
-from ..grader.runner import Backward, Outcome, Sweep, Trajectory
-from ..grader.runner import run as run_phase
+from ..grader.runner import Backward, Outcome, Sweep, Trajectory, run_reference
 from . import extract, view
 
 __all__ = ["PlanError", "TestSet", "LessonPlan", "make_plan", "task_for", "SANDBOX_PROTOCOL_MODULES"]
@@ -73,7 +72,7 @@ def _references(exercise, case_list, label: str, source: str) -> list[Outcome]:
                                 + (" (the upstream gradient, shaped like the forward's output)"
                                    if "dout" in missing else ""))
     try:
-        outs = run_phase(exercise, exercise.reference, case_list)
+        outs = run_reference(exercise, case_list)  # with the variants' outputs: hidden sets name them too
     except Exception as exc:
         raise PlanError(f"{source}: {exercise.id}, {label}: the reference cannot run on these cases "
                         f"({type(exc).__name__}: {exc})") from None
