@@ -285,6 +285,16 @@ def _where(cell: int, node) -> str:
     return f"cell {cell + 1}, line {getattr(node, 'lineno', '?')}"
 
 
+def _local_names(stmt) -> set:
+    """What a function binds itself (parameters, assignments): these shadow top-level names."""
+    if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return set()
+    a = stmt.args
+    names = {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, *filter(None, (a.vararg, a.kwarg))]}
+    names |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return names - {n for g in ast.walk(stmt) if isinstance(g, (ast.Global, ast.Nonlocal)) for n in g.names}
+
+
 def _uses(stmt, aliases) -> list[tuple[str, object]]:
     """Dotted names used inside ``stmt`` (with the node that uses them)."""
     found = []
@@ -369,13 +379,13 @@ def scan(cells: list[tuple[int, str]], bindings: dict, exercises: dict) -> Findi
             if id(stmt) in seen_defs:
                 continue
             seen_defs.add(id(stmt))
-            hit = None
+            hit, local = None, _local_names(stmt)
             for d, node in _uses(stmt, aliases):
                 if _is_reference(_object(d), ex.reference):
                     hit = (d, node)
                     break
                 name = d.split(".")[0]
-                if "." not in d and name in top and name != b.function:
+                if "." not in d and name in top and name != b.function and name not in local:
                     pending.extend(s for s in top[name] if isinstance(s[1], (ast.FunctionDef, ast.Lambda,
                                                                             ast.Assign, ast.ClassDef)))
             if hit:
