@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..compare import compare_outputs
+from ..diagnoses import entries
+from ..output_compare import compare_outputs
 
 
 def _floats(x):
@@ -22,4 +23,5 @@ def _floats(x):
 
 def as_floats(ctx):
     """``judge=`` for :func:`course.grader.register`: compare the outputs as float64 values."""
-    return compare_outputs(ctx.exercise, ctx.case, _floats(ctx.reference.outputs), _floats(ctx.outcome.outputs))
+    return compare_outputs(ctx.exercise, ctx.case, _floats(ctx.reference.outputs), _floats(ctx.outcome.outputs),
+                           entries("output"))
