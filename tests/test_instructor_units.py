@@ -175,6 +175,14 @@ def test_scan_finds_the_reference_implementation(sources):
     assert "numpy.add_bias" in f.uses_reference
 
 
+def test_scan_follows_globals_not_the_functions_own_locals():
+    demo = "from course.grader.topics.numpy_basics import add_bias as ref\nout = ref(1, 2)"
+    f = _scan(["def add_bias(X, b):\n    out = X + b\n    return out", demo])  # a local `out`
+    assert not f.uses_reference
+    f = _scan(["def add_bias(X, b):\n    return out(X, b)", demo.replace("ref(1, 2)", "ref")])  # the global
+    assert "numpy.add_bias" in f.uses_reference
+
+
 def test_scan_is_quiet_for_honest_code_and_the_real_lessons():
     f = _scan(["import numpy as np\nfrom course.grader import check, get, run\n"
                "from course.grader.topics.numpy_basics import add_bias as ref  # imported, not used\n"

@@ -77,6 +77,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import case_checks as C
+from . import engine as E
 from . import output_checks as O
 from . import trajectory_checks as T
 from .findings import Diagnosis
@@ -149,6 +150,9 @@ TABLE: tuple[Entry, ...] = (
     Entry("region", "values", O.diag_region, "wrong exactly where x < 0, <= 0, > 0, >= 0 or == 0",
           outputs=("array",)),
     # -- a case: did the call raise? -----------------------------------------------------------
+    Entry("shape_error", "error", E.explained_error, "a NumPy broadcasting or matmul error named by the operands' "
+          "shapes beside the contract's (N, D), (D, M), and which one is oriented the other way; a plain "
+          "number where a Value belongs; a missing reflected operator"),
     Entry("exception", "error", C.diag_error, "the exception and where (or 'not attempted yet', or the "
           "protocol's own message: not_attempted, type, ...)", then="stop"),
     # -- the verdict ------------------------------------------------------------------------------
@@ -172,6 +176,35 @@ TABLE: tuple[Entry, ...] = (
     Entry("state_names", "after", T.diag_state_names, "state buffers under other names",
           protocols=("trajectory",)),
     Entry("exercise", "after", C.diag_exercise, "the exercise's own diagnoses (register(diagnoses=...))"),
+    # -- the diagnosis engine (course.grader.engine): the function reasoned about, from probes and
+    #    candidates of the run phase; each names the term at fault in the learner's words
+    Entry("value_op", "after", E.value_op, "a Value op's fault, from the case's designed graph: out.grad "
+          "ignored, = for +=, the input's value where the output's belongs, a sign, a power",
+          protocols=("value_op",)),
+    Entry("value_graph", "after", E.value_graph, "backward(): the op at fault, each op probed alone with a "
+          "non-unit upstream gradient; or the order of the _backward calls", protocols=("value_backward",)),
+    Entry("trajectory_fault", "after", E.trajectory_fault, "an optimizer's term at fault, from probes (a "
+          "fresh first step, g = 0, a doubled lr): lr/decay/eps placement, bias-correction power, m vs "
+          "m_hat, g vs g*g, state lost, order of updates", protocols=("trajectory",)),
+    Entry("probe_path", "after", E.probe_path, "a path that is right on the test function but not on designed "
+          "gradients (the test function hid the fault): fails the case, and names the term when it can",
+          protocols=("trajectory",)),
+    Entry("schedule_fault", "after", E.schedule_fault, "a schedule's slip: an argument off by one or "
+          "ignored, another rounding, base or unit", protocols=("sweep",)),
+    Entry("structure", "after", E.structure, "the reference over another axis or on a scaled input, 1 minus "
+          "the expected values, or the sub-block that differs (a row, a column, the label entries)",
+          protocols=("call", "backward")),
+    Entry("argument", "after", E.argument, "an argument ignored (the default's result), or a number returned "
+          "that is one of the arguments", protocols=("call",)),
+    Entry("formula", "after", E.formula, "the exercise's usual formula slips (e.g. a bias-correction power)",
+          protocols=("call",)),
+    Entry("backward", "after", E.backward, "a backward not linear in dout (the dout = 0 probe), one that "
+          "mixes entries (a single entry of dout set to 1), or another function's local derivative",
+          protocols=("backward",)),
+    Entry("mutation", "after", E.mutation, "an input left changed by about h: a perturbation not put back",
+          protocols=("call",)),
+    Entry("nonfinite", "after", E.nonfinite, "NaN/inf by the operation NumPy reports (exp overflow, log of 0, "
+          "sqrt of a negative, 0/0) and the learner's line"),
 )
 
 

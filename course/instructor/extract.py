@@ -287,6 +287,16 @@ def _where(cell: int, node) -> str:
     return f"cell {cell + 1}, line {getattr(node, 'lineno', '?')}"
 
 
+def _local_names(stmt) -> set:
+    """What a function binds itself (parameters, assignments): these shadow top-level names."""
+    if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return set()
+    a = stmt.args
+    names = {x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs, *filter(None, (a.vararg, a.kwarg))]}
+    names |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return names - {n for g in ast.walk(stmt) if isinstance(g, (ast.Global, ast.Nonlocal)) for n in g.names}
+
+
 def _uses(stmt, aliases) -> list[tuple[str, object]]:
     """Dotted names used inside ``stmt`` (with the node that uses them)."""
     found = []
@@ -301,22 +311,6 @@ def _uses(stmt, aliases) -> list[tuple[str, object]]:
             for d in _dotted(node, aliases):
                 found.append((d, node))
     return found
-
-
-def _local_names(stmt) -> set:
-    """The names a function (or lambda) binds itself: its parameters and what it assigns, unless
-    declared ``global``; a use of one of them is not a use of the notebook's top-level name."""
-    if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-        return set()
-    a = stmt.args
-    names = {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg) if x is not None}
-    declared = set()
-    for node in ast.walk(stmt):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, ast.Global):
-            declared.update(node.names)
-    return names - declared
 
 
 def scan(cells: list[tuple[int, str]], bindings: dict, exercises: dict) -> Findings:
@@ -387,8 +381,7 @@ def scan(cells: list[tuple[int, str]], bindings: dict, exercises: dict) -> Findi
             if id(stmt) in seen_defs:
                 continue
             seen_defs.add(id(stmt))
-            hit = None
-            local = _local_names(stmt)
+            hit, local = None, _local_names(stmt)
             for d, node in _uses(stmt, aliases):
                 if _is_reference(_object(d), ex.reference):
                     hit = (d, node)
