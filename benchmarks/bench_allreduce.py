@@ -4,7 +4,7 @@
 
 Both run in the same MPI program on the same float64 arrays, rank by rank; the script prints,
 for each size, the median time of each and the ratio ring / MPI.Allreduce. The ring is the
-lesson's learner-facing reference (:func:`course.parallel.spmd.ring_allreduce`, which pickles
+lesson's learner-facing reference (:func:`course.parallel.rank_programs.ring_allreduce`, which pickles
 its chunks through ``comm.sendrecv``), so the ratio is the price of a teaching implementation
 against the MPI library's tuned collective.
 """
@@ -25,7 +25,7 @@ REPEAT = 7
 def measure():
     from mpi4py import MPI
 
-    from course.parallel.spmd import ring_allreduce
+    from course.parallel.rank_programs import ring_allreduce
 
     comm = MPI.COMM_WORLD
     rank, K = comm.Get_rank(), comm.Get_size()

@@ -19,7 +19,7 @@ check_on_world(ring_allreduce, data_parallel_step, n={n})
 @needs_mpi
 @pytest.mark.parametrize("n", [1000, 7])
 def test_ring_allreduce_under_mpiexec_matches_mpi_allreduce(tmp_path, n):
-    from course.parallel.spmd import data_parallel_step, ring_allreduce
+    from course.parallel.rank_programs import data_parallel_step, ring_allreduce
 
     path = tmp_path / "allreduce.py"
     path.write_text(mpi.script(ring_allreduce, data_parallel_step, body=BODY.format(n=n)))

@@ -16,7 +16,7 @@ from course.parallel import (
 from course.parallel import (
     ring_allreduce as simulated_ring,
 )
-from course.parallel.spmd import data_parallel_step, ring_allreduce
+from course.parallel.rank_programs import data_parallel_step, ring_allreduce
 
 
 @pytest.mark.parametrize("K, shape", [(1, (4,)), (2, (5,)), (3, (7,)), (4, (2, 3)), (6, (4,))])

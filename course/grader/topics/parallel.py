@@ -13,7 +13,7 @@ import numpy as np
 from ...parallel import naive_allreduce as _naive
 from ...parallel import stale_gradient_descent, two_stage_backward
 from ...parallel.allreduce import chunk_bounds
-from ...parallel.spmd import data_parallel_step, ring_allreduce
+from ...parallel.rank_programs import data_parallel_step, ring_allreduce
 from ..cases import Case, randn
 from ..lesson_protocols import Ranks
 from ..registry import Variant, register
