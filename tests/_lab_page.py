@@ -22,10 +22,10 @@ _FIND_NOTEBOOK = """(path) => {
   return false;
 }"""
 
-_READY = """async () => {
-  const nb = window.__nb;
-  await nb.context.ready; await nb.sessionContext.ready; await nb.revealed;
-  return !!(nb.sessionContext.session && nb.sessionContext.session.kernel);
+_READY = """() => {
+  const nb = window.__nb;  // polled, never awaited: a kernel-selection dialog must time out, not hang
+  return nb.context.isReady && nb.sessionContext.isReady && !!(nb.sessionContext.session
+    && nb.sessionContext.session.kernel);
 }"""
 
 _RUN_ALL = """() => {
@@ -114,8 +114,10 @@ class LabPage:
     def start(self, timeout_ms: int = 120_000):
         """Wait until the notebook and its kernel are ready, then Run All (does not wait for it)."""
         self.page.wait_for_function(_FIND_NOTEBOOK, arg=self.path, timeout=timeout_ms)
-        if not self.page.evaluate(_READY):
-            raise RuntimeError(f"{self.path}: the notebook has no kernel")
+        try:
+            self.page.wait_for_function(_READY, timeout=timeout_ms)
+        except Exception as exc:
+            raise RuntimeError(f"{self.path}: the notebook's kernel did not start (no kernelspec?)") from exc
         self.page.evaluate(_RUN_ALL)
 
     def finished(self) -> bool:

@@ -42,6 +42,18 @@ WORKERS = int(os.environ.get("COURSE_BROWSER_WORKERS", 3))
 CHECK_CALL = re.compile(r"^[ \t]*(?:\w+\.)?check\(", re.MULTILINE)
 WIDGET_REPR = re.compile(r"^\s*[A-Z]\w*\((?:children|value|outputs|layout|description)=")
 PLANTED = "planted/06_momentum_ema_swapped.ipynb"
+BROKEN = "planted/broken_widgets.ipynb"
+BROKEN_CELLS = [
+    "from IPython.display import display\n"
+    "display({'application/vnd.jupyter.widget-view+json': {'model_id': 'f' * 32, 'version_major': 2,"
+    " 'version_minor': 0}, 'text/plain': 'IntSlider(value=0)'}, raw=True)",
+    "import ipywidgets as w\ndisplay({'text/plain': repr(w.IntSlider())}, raw=True)  # the widget lost, its repr left",
+    "import base64, io\nimport matplotlib.pyplot as plt\nfig = plt.figure(figsize=(1, 1)); buf = io.BytesIO()\n"
+    "fig.savefig(buf, format='png'); plt.close(fig)\nout = w.Output()\n"
+    "out.outputs = ({'output_type': 'display_data', 'metadata': {},"
+    " 'data': {'image/png': base64.b64encode(buf.getvalue()).decode()}},)\n"
+    "w.VBox([w.IntSlider(), out])  # the slider changes nothing",
+]
 PLANTED_FROM = ("v = beta * v + (1 - beta) * g", "v = (1 - beta) * v + beta * g")
 
 
@@ -72,6 +84,9 @@ def _plant(root: Path):
     cells[0].source = cells[0].source.replace(*PLANTED_FROM)
     (root / PLANTED).parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, root / PLANTED)
+    broken = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in BROKEN_CELLS])
+    broken.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(broken, root / BROKEN)
 
 
 @pytest.fixture(scope="session")
@@ -95,7 +110,8 @@ def runs(request, lab):
     wanted = []
     for item in request.session.items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        path = params.get("notebook") or (PLANTED if item.name.startswith("test_a_planted") else None)
+        extra = {"test_a_planted": PLANTED, "test_the_widget_test": BROKEN}
+        path = params.get("notebook") or next((v for k, v in extra.items() if item.name.startswith(k)), None)
         if path and path not in wanted:
             wanted.append(path)
     folder, results = artifacts_dir(), {}
@@ -173,22 +189,41 @@ def test_run_all_reaches_the_end_without_errors(runs, notebook):
     assert run.done and run.done["ok"], f"{notebook}: Run All reported {run.done}"
 
 
-@pytest.mark.parametrize("notebook", _lessons())
-def test_every_widget_renders_and_responds(runs, notebook):
-    """Of the cells that ran (all of them, once Run All reaches the end)."""
-    run = _run(runs, notebook)
+def widget_problems(run) -> list[str]:
+    """What is wrong with the widgets of a run (empty: each rendered and, moved, changed its figure)."""
+    problems = []
     for cell in run.cells:
         wanted = sum(WIDGET_MIME in o["mimes"] for o in cell["outputs"])
         shown = [r for r in cell["rendered"] if r["widget"]]
-        assert len(shown) == wanted, f"{notebook} {_where(cell)}: {wanted} widget outputs, {len(shown)} rendered as widgets"
+        if len(shown) != wanted:
+            problems.append(f"{_where(cell)}: {wanted} widget outputs, {len(shown)} rendered as widgets")
         for r in cell["rendered"]:
             for bad in ("Loading widget...", "Error displaying widget"):
-                assert bad not in r["text"], f"{notebook} {_where(cell)} shows {bad!r}"
+                if bad in r["text"]:
+                    problems.append(f"{_where(cell)} shows {bad!r}")
         for o in cell["outputs"]:
-            if WIDGET_MIME not in o["mimes"] and "text/plain" in o["mimes"]:
-                assert not WIDGET_REPR.match(o["text"]), f"{notebook} {_where(cell)}: a widget shown as text: {o['text'][:80]!r}"
+            if WIDGET_MIME not in o["mimes"] and "text/plain" in o["mimes"] and WIDGET_REPR.match(o["text"]):
+                problems.append(f"{_where(cell)}: a widget shown as text: {o['text'][:80]!r}")
     for wid, control, changed in run.interactions:
-        assert changed, f"{notebook}: moving the {control} of widget {wid} did not change its figure"
+        if not changed:
+            problems.append(f"moving the {control} of widget {wid} did not change its figure")
+    return problems
+
+
+@pytest.mark.parametrize("notebook", _lessons())
+def test_every_widget_renders_and_responds(runs, notebook):
+    """Of the cells that ran (all of them, once Run All reaches the end)."""
+    problems = widget_problems(_run(runs, notebook))
+    assert not problems, f"{notebook}: " + "; ".join(problems)
+
+
+def test_the_widget_test_sees_broken_widgets(runs):
+    """The harness itself: a widget whose model is missing, one printed as text, and a slider that
+    does not change its figure are each reported."""
+    problems = widget_problems(_run(runs, BROKEN))
+    assert any("Error displaying widget" in p or "rendered as widgets" in p for p in problems), problems
+    assert any("shown as text" in p for p in problems), problems
+    assert any("did not change its figure" in p for p in problems), problems
 
 
 @pytest.mark.parametrize("notebook", _lessons())
