@@ -11,7 +11,7 @@ from .cases import cases
 from .compare import compare
 from .registry import Exercise, get
 from .report import Result
-from .runner import run, run_reference, run_variants
+from .runner import add_reference_extras, run, run_reference
 
 __all__ = ["check", "reference_outcomes", "default_seed", "grade_outcomes", "subscribe", "SUBSCRIBERS"]
 
@@ -28,7 +28,8 @@ def default_seed() -> int:
 
 def reference_outcomes(exercise: Exercise, seed: int, case_list=None, *, variants: bool = True):
     """The reference's outcomes for the cases of ``seed`` (cached: the reference never changes),
-    with the variants' outputs unless ``variants=False`` (they are run once, when first asked for)."""
+    with the variants' outputs and the candidates unless ``variants=False`` (they are run once,
+    when a failing answer first asks for them)."""
     if case_list is not None:  # cases from elsewhere (hidden tests): not cached under the seed
         return run_reference(exercise, case_list) if variants else run(exercise, exercise.reference, case_list)
     key = (exercise.id, seed)
@@ -38,9 +39,9 @@ def reference_outcomes(exercise: Exercise, seed: int, case_list=None, *, variant
         if len(_REFERENCE_CACHE) > 256:
             _REFERENCE_CACHE.clear()
         _REFERENCE_CACHE[key] = outs
-    if variants and exercise.variants and outs and "variants" not in outs[0].extra:
+    if variants and outs and "extras" not in outs[0].extra:
         for case, out in zip(cases(exercise, seed), outs):
-            out.extra["variants"] = run_variants(exercise, case)
+            add_reference_extras(exercise, case, out)
     return outs
 
 
@@ -51,7 +52,7 @@ def grade_outcomes(exercise: Exercise, seed: int, case_list, outcomes) -> Result
     phase, once per exercise and seed) and is compared again with their outputs."""
     refs = reference_outcomes(exercise, seed, variants=False)
     results = compare(exercise, case_list, outcomes, refs)
-    if exercise.variants and not all(r.passed for r in results) and "variants" not in refs[0].extra:
+    if not all(r.passed for r in results) and "extras" not in refs[0].extra:
         results = compare(exercise, case_list, outcomes, reference_outcomes(exercise, seed))
     return Result(exercise.id, exercise.title, exercise.lesson, exercise.points, results, exercise.hints, seed)
 

@@ -81,14 +81,21 @@ def run_variants(exercise, case: Case) -> dict:
     return found
 
 
+def add_reference_extras(exercise, case: Case, out: Outcome) -> None:
+    """What the diagnoses compare a failing answer with, beside the reference's own outputs, as
+    data in ``out.extra``: the variants' outputs and the diagnosis engine's candidates."""
+    if exercise.variants:
+        out.extra["variants"] = run_variants(exercise, case)
+    if out.error is None:
+        from .candidates import run_candidates  # grader side only: not in the sandbox's view
+
+        out.extra["candidates"] = run_candidates(exercise, case, out)
+    out.extra["extras"] = True
+
+
 def run_reference(exercise, case_list: list[Case]) -> list[Outcome]:
-    """The reference's outcomes, each carrying its case's variant outputs in ``extra["variants"]``."""
+    """The reference's outcomes, each with its case's extras (:func:`add_reference_extras`)."""
     outcomes = run(exercise, exercise.reference, case_list)
     for case, out in zip(case_list, outcomes):
-        if exercise.variants:
-            out.extra["variants"] = run_variants(exercise, case)
-        if out.error is None:  # the grader's own candidates for the diagnosis engine, as data
-            from .candidates import run_candidates  # grader side only: not in the sandbox's view
-
-            out.extra["candidates"] = run_candidates(exercise, case, out)
+        add_reference_extras(exercise, case, out)
     return outcomes
