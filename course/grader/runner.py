@@ -81,14 +81,16 @@ def run_variants(exercise, case: Case) -> dict:
     return found
 
 
-def run_reference(exercise, case_list: list[Case]) -> list[Outcome]:
-    """The reference's outcomes, each carrying its case's variant outputs in ``extra["variants"]``."""
+def run_reference(exercise, case_list: list[Case], *, variants: bool = True) -> list[Outcome]:
+    """The reference's outcomes, each carrying the grader's candidates for the diagnosis engine
+    (``extra["candidates"]``) and, unless ``variants=False``, its case's variant outputs
+    (``extra["variants"]``)."""
+    from .candidates import run_candidates  # grader side only: not in the sandbox's view
+
     outcomes = run(exercise, exercise.reference, case_list)
     for case, out in zip(case_list, outcomes):
-        if exercise.variants:
+        if variants and exercise.variants:
             out.extra["variants"] = run_variants(exercise, case)
-        if out.error is None:  # the grader's own candidates for the diagnosis engine, as data
-            from .candidates import run_candidates  # grader side only: not in the sandbox's view
-
+        if out.error is None:  # the grader's own candidates, as data
             out.extra["candidates"] = run_candidates(exercise, case, out)
     return outcomes
