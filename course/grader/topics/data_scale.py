@@ -13,7 +13,8 @@ from ...data_scale import accumulated_step, adam_inplace, clip_global_norm, lsq_
 from ..cases import Case, copy_data, randn
 from ..registry import Variant, register
 from ..runner import LearnerMistake, Outcome, Protocol, Trajectory, call_learner, capture, plain
-from .optim import _adam_eps_inside, _adam_variant, _case, _fresh_state, _lookup
+from ._trajectories import _case, _fresh_state, _lookup
+from .optim_adaptive import _adam_eps_inside, _adam_variant
 
 LESSON = "12_big_data"
 
