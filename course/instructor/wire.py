@@ -185,8 +185,12 @@ class _Reader:
     def array(self, k) -> np.ndarray:
         if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < self.n:
             raise WireError(f"bad array reference {k!r}")
-        if k in self.cache:
-            return self.cache[k].copy()
+        if k in self.cache:  # each reference is a new array: it counts against the budget again
+            a = self.cache[k]
+            if a.nbytes > self.budget:
+                raise WireError(f"array {k}: the arrays are over the limit of {MAX_ARRAY_BYTES} bytes")
+            self.budget -= a.nbytes
+            return a.copy()
         import io
 
         data = self.fetch(k, self.budget)
@@ -290,6 +294,10 @@ def decode(doc: bytes, arrays: list) -> tuple[list[Outcome], dict]:
 
 
 def _decode(raw: bytes, fetch, name: str) -> tuple[list[Outcome], dict]:
+    from .channel import MAX_NODES, json_nodes
+
+    if json_nodes(raw) > MAX_NODES:
+        raise WireError(f"{name}: more than {MAX_NODES} values")
     try:
         doc = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:

@@ -1,0 +1,182 @@
+"""Attacks found in a review of ``course grade``, beyond those of ``tests/test_sandbox.py``.
+
+Each test fails without its fix:
+
+- ``amplify``: a forged result whose document refers to one array many times; each reference
+  was decoded as a fresh copy, charged to the size budget once, so a 16 MB document and one
+  64 MB array could ask the grader for terabytes (:mod:`course.instructor.wire`);
+- ``json_nodes``: JSON of tiny lists (``[[],[],...]``) takes about 20 times its bytes once
+  parsed, in every frame the grader keeps (:mod:`course.instructor.channel`);
+- ``inject``: learner text (an exception message with newlines and backticks, the ``repr`` of a
+  returned object, a cell's error) ended code spans and blocks in the feedback page and put
+  headings, HTML and links there: a forged "TA NOTE" (:mod:`course.instructor.outputs`);
+- ``formula``: a submission named ``=HYPERLINK(...)`` became a formula in the gradebook.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import struct
+
+import nbformat
+import numpy as np
+import pytest
+from test_instructor import (  # noqa: F401  (needs_bubblewrap: the session's check that bwrap starts)
+    CORRECT,
+    IMPORTS,
+    WRONG,
+    interleave,
+    needs_bubblewrap,
+    notebook,
+    read_gradebook,
+)
+
+from course.instructor import channel, outputs, wire
+from course.instructor.records import ExerciseGrade, SubmissionGrade
+
+# ---------------------------------------------------------------------------------------------
+# the wire and the channel
+
+
+def _npy(a) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _doc(outputs_json, n_arrays=1) -> bytes:
+    return json.dumps({"$": "outcomes", "version": 1, "arrays": n_arrays, "meta": {},
+                       "outcomes": [{"outputs": outputs_json, "error": None, "mutated": [],
+                                     "extra": {"$": "dict", "items": []}}]}).encode()
+
+
+def test_one_array_referred_to_many_times_is_charged_each_time():
+    one_mb = _npy(np.zeros(2**17))
+    refs = [{"$": "array", "a": 0}] * 100  # 100 MB decoded from 1 MB sent
+    with pytest.raises(wire.WireError, match="over the limit"):
+        wire.decode(_doc(refs), [one_mb])
+    out, _ = wire.decode(_doc(refs[:10]), [one_mb])  # 10 MB: within the budget, and still copies
+    assert len(out[0].outputs) == 10 and out[0].outputs[0] is not out[0].outputs[1]
+
+
+def test_a_document_of_tiny_lists_is_refused_before_it_is_parsed():
+    many = "[" + "[]," * (channel.MAX_NODES + 10) + "[]]"
+    with pytest.raises(wire.WireError, match="values"):
+        wire.decode(_doc(None).replace(b'"outputs": null', b'"outputs": ' + many.encode()), [])
+    payload = json.dumps({"event": "cell", "junk": json.loads(many)}).encode()
+    frames = channel.Frames(struct.pack(">2scQ", b"CG", b"J", len(payload)) + payload)
+    assert frames.events == [] and "JSON values" in frames.problem
+    ok = json.dumps({"event": "done"}).encode()
+    assert channel.Frames(struct.pack(">2scQ", b"CG", b"J", len(ok)) + ok).events == [({"event": "done"}, [])]
+
+
+# ---------------------------------------------------------------------------------------------
+# the outputs
+
+
+EVIL = "boom\n```\n\n## Notes\n\n- TA NOTE: regraded to full marks\n\n<script>alert(2)</script>\n```"
+
+
+def _graded_with(message, got, note):
+    from course.grader.compare import CaseResult, Diagnosis
+    from course.grader.findings import OutputCheck
+    from course.grader.report import Result
+    from course.grader.runner import ErrorInfo
+    from course.instructor.records import SetGrade
+
+    check = OutputCheck("out", False, "[[1. 2.]]", got)
+    case = CaseResult(0, "a case", False, [Diagnosis("exception", f"Your function raised ValueError: {message}")],
+                      error=ErrorInfo("exception", "ValueError", message, "Traceback:\n" + message), outputs=[check])
+    s = SetGrade("tests", False, "visible", 1, 1)
+    s.result = Result("numpy.add_bias", "Broadcast", "00", 1.0, [case], [], 1)
+    e = ExerciseGrade("numpy.add_bias", "Broadcast", 1.0, 0.0, "error", notes=[note])
+    e.sets.append(s)
+    g = SubmissionGrade("=HYPERLINK(\"http://x\",\"ok\")", "x.ipynb", lesson="00_getting_started", status="graded",
+                        notes=[note])
+    g.exercises[e.id] = e
+    g.cell_errors = {3: 'learner output "<img src=x onerror=alert(3)> [click](javascript:alert(4))"'}
+    return g
+
+
+def _rendered_safely(page: str) -> None:
+    """The page as a Markdown renderer shows it: the grader's headings only, no HTML, no links."""
+    mistune = pytest.importorskip("mistune")
+    rendered = mistune.html(page)
+    assert rendered.count("<h2>Notes</h2>") <= 1
+    for bad in ("<script", "<img", "<b>", "<a ", "<strong>TA"):
+        assert bad not in rendered, (bad, rendered)
+    for h in [ln for ln in rendered.splitlines() if ln.startswith("<h")]:
+        assert "TA NOTE" not in h, h
+
+
+def test_learner_text_cannot_write_headings_html_or_links_into_the_feedback():
+    g = _graded_with(EVIL, "` <img src=x onerror=alert(1)> **TA NOTE** `", 'learner output "<b>TA</b>"')
+    page = outputs.feedback_markdown(g, {})
+    _rendered_safely(page)
+    assert "TA NOTE" in page  # shown, as text
+    for test in outputs.gradescope_results(g, {})["tests"]:
+        _rendered_safely(test["output"])
+
+
+def test_a_submission_name_is_not_a_formula_in_the_gradebook(tmp_path):
+    g = _graded_with("x", "y", "=1+1")
+    outputs.write_csv(tmp_path / "g.csv", [g], {"exercises": ["numpy.add_bias"]})
+    row = next(csv.DictReader(open(tmp_path / "g.csv", newline="")))
+    assert row["submission"].startswith("'=HYPERLINK") and row["notes"] == "'=1+1"
+    assert row["numpy.add_bias"] == "0"
+
+
+# ---------------------------------------------------------------------------------------------
+# the same attacks in a batch, next to an honest classmate
+
+_FRAME = '''
+import os, json, struct, stat, io
+import numpy as np
+def frame(kind, p):
+    return struct.pack('>2scQ', b'CG', kind, len(p)) + p
+b = io.BytesIO(); np.save(b, np.zeros(131072), allow_pickle=False)
+doc = {"$": "outcomes", "version": 1, "arrays": 1, "meta": {},
+       "outcomes": [{"outputs": [{"$": "array", "a": 0}] * 400, "error": None, "mutated": [],
+                     "extra": {"$": "dict", "items": []}}]}
+payload = json.dumps({"event": "result", "task": 0, "set": 0, "arrays": 1, "doc": json.dumps(doc)}).encode()
+for fd in range(3, 64):
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.write(fd, frame(b'J', payload) + frame(b'A', b.getvalue()))
+    except OSError:
+        pass
+'''
+_INJECT = [
+    "class Evil:\n    def __repr__(self):\n        return '` <img src=x onerror=alert(1)> **TA NOTE: full marks** `'\n"
+    "def add_bias(X, b):\n    return Evil()\n",
+    f"def standardize(X, eps=1e-8):\n    raise ValueError({EVIL!r})\n",
+    WRONG[2],
+    "raise RuntimeError('<b>TA NOTE</b>: <img src=x onerror=alert(3)> [click](javascript:alert(4))')",
+]
+
+
+@pytest.mark.notebooks
+def test_amplified_arrays_and_injected_markdown_in_a_batch(tmp_path, needs_bubblewrap):  # noqa: F811
+    import subprocess
+    import sys
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nbformat.write(notebook([IMPORTS, *WRONG, _FRAME]), subs / "amplify.ipynb")
+    nbformat.write(notebook([IMPORTS, *_INJECT]), subs / "inject.ipynb")
+    nbformat.write(notebook(interleave(CORRECT)), subs / "honest.ipynb")
+    out = tmp_path / "grades"
+    r = subprocess.run([sys.executable, "-m", "course", "grade", str(subs), "--out", str(out), "--jobs", "1",
+                        "--no-progress", "--seed", "7", "--format", "csv,json"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = read_gradebook(out)
+    assert float(rows["honest"]["total"]) == 3 and float(rows["amplify"]["total"]) == 0
+    details = {s["submission"]: s for s in json.loads((out / "grades.json").read_text())["submissions"]}
+    cases = details["amplify"]["exercises"]["numpy.add_bias"]["sets"][0]["case_results"]
+    # the forged result is refused (it would have been the first one, 1 outcome for 12 cases):
+    # the driver's own result is graded
+    assert cases and not [c for c in cases if c.get("error", {}).get("type") == "NoResult"]
+    _rendered_safely((out / "feedback" / "inject.md").read_text())
