@@ -180,3 +180,41 @@ def test_amplified_arrays_and_injected_markdown_in_a_batch(tmp_path, needs_bubbl
     # the driver's own result is graded
     assert cases and not [c for c in cases if c.get("error", {}).get("type") == "NoResult"]
     _rendered_safely((out / "feedback" / "inject.md").read_text())
+
+
+# ---------------------------------------------------------------------------------------------
+# open: the capstone's test labels are in the grading view
+
+_LOOKUP = '''import numpy as np
+from course.data import load_digits
+
+class Lookup:
+    def __init__(self):
+        X, y = load_digits("test")
+        self.table = {row.tobytes(): label for row, label in zip(X, y)}
+    def predict(self, X):
+        return np.array([self.table.get(np.asarray(r, dtype=np.float64).tobytes(), 0) for r in X])
+
+def train(X, y, *, seed=0, time_budget=30.0):
+    return Lookup(), [2.3, 1.2, 0.6, 0.3, 0.2]
+'''
+
+
+@pytest.mark.notebooks
+@pytest.mark.xfail(strict=True, reason=(
+    "capstone.train grades test accuracy against load_digits('test'), and course.data (with the digits "
+    "file and its labels) is in the grading view, so a predict that looks the test images up scores 100% "
+    "with no training; today lesson 19 cannot be graded at all (TrainingRun/GradientCheck.run live in "
+    "course.grader.training_protocol, outside the view). Fix: a view whose digits file and load_digits "
+    "hold no test labels, with the split kept as shipped indices"))
+def test_the_capstone_cannot_be_passed_by_looking_up_the_test_labels(tmp_path, needs_bubblewrap):  # noqa: F811
+    import subprocess
+    import sys
+
+    nb = notebook([_LOOKUP], lesson="19_capstone")
+    nbformat.write(nb, tmp_path / "lookup.ipynb")
+    out = tmp_path / "grades"
+    r = subprocess.run([sys.executable, "-m", "course", "grade", str(tmp_path / "lookup.ipynb"), "--out", str(out),
+                        "--jobs", "1", "--no-progress"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert float(read_gradebook(out)["lookup"]["capstone.train"]) == 0
