@@ -10,7 +10,9 @@ Each test fails without its fix:
 - ``inject``: learner text (an exception message with newlines and backticks, the ``repr`` of a
   returned object, a cell's error) ended code spans and blocks in the feedback page and put
   headings, HTML and links there: a forged "TA NOTE" (:mod:`course.instructor.outputs`);
-- ``formula``: a submission named ``=HYPERLINK(...)`` became a formula in the gradebook.
+- ``formula``: a submission named ``=HYPERLINK(...)`` became a formula in the gradebook;
+- ``surrogate``: an exception message with a lone surrogate (``'\\udcff'``, which JSON carries as
+  an escape) stopped the grader when it wrote the feedback pages: no page for anyone.
 """
 
 from __future__ import annotations
@@ -70,6 +72,15 @@ def test_a_document_of_tiny_lists_is_refused_before_it_is_parsed():
     assert frames.events == [] and "JSON values" in frames.problem
     ok = json.dumps({"event": "done"}).encode()
     assert channel.Frames(struct.pack(">2scQ", b"CG", b"J", len(ok)) + ok).events == [({"event": "done"}, [])]
+
+
+def test_lone_surrogates_from_the_sandbox_become_writable_text():
+    doc = json.dumps({"$": "outcomes", "version": 1, "arrays": 0, "meta": {}, "outcomes": [
+        {"outputs": "\ud800", "mutated": ["\udcff"], "extra": {"$": "dict", "items": []},
+         "error": {"kind": "exception", "type": "E\ud83d", "message": "m\udcff", "traceback": "", "where": ""}}]})
+    (o,), _ = wire.decode(doc.encode(), [])
+    for text in (o.outputs, o.mutated[0], o.error.type, o.error.message):
+        text.encode("utf-8")  # raised UnicodeEncodeError
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,6 +165,7 @@ _INJECT = [
     f"def standardize(X, eps=1e-8):\n    raise ValueError({EVIL!r})\n",
     WRONG[2],
     "raise RuntimeError('<b>TA NOTE</b>: <img src=x onerror=alert(3)> [click](javascript:alert(4))')",
+    "raise RuntimeError('a lone surrogate \\udcff')",
 ]
 
 
@@ -180,6 +192,7 @@ def test_amplified_arrays_and_injected_markdown_in_a_batch(tmp_path, needs_bubbl
     # the driver's own result is graded
     assert cases and not [c for c in cases if c.get("error", {}).get("type") == "NoResult"]
     _rendered_safely((out / "feedback" / "inject.md").read_text())
+    assert (out / "feedback" / "honest.md").is_file()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def write_csv(path, grades, info) -> None:
         cells = [_num(g.exercises[i].score) if i in g.exercises else "" for i in ids]
         w.writerow([_cell(g.name), _cell(g.lesson or ""), *cells, _num(g.score), _num(g.max_score), _cell(g.status),
                     _cell("; ".join(getattr(g, "copies", []))), _cell(_notes(g))])
-    atomic_write_bytes(Path(path), buf.getvalue().encode("utf-8"))
+    atomic_write_bytes(Path(path), buf.getvalue().encode("utf-8", "replace"))
 
 
 def _case_json(c) -> dict:
@@ -314,7 +314,7 @@ def write_all(out, grades, info, formats) -> list[Path]:
     fb = out / "feedback"
     fb.mkdir(exist_ok=True)
     for g in grades:
-        (fb / f"{_file_name(g.name)}.md").write_text(feedback_markdown(g, info), encoding="utf-8")
+        (fb / f"{_file_name(g.name)}.md").write_text(feedback_markdown(g, info), encoding="utf-8", errors="replace")
     written.append(fb)
     if "gradescope" in formats:
         gs = out / "gradescope"

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..grader.runner import ErrorInfo, Opaque, Outcome
 
-__all__ = ["WireError", "dump", "load", "encode", "decode", "MAX_DEPTH", "MAX_TEXT", "MAX_JSON_BYTES",
+__all__ = ["WireError", "dump", "load", "encode", "decode", "clean_text", "MAX_DEPTH", "MAX_TEXT", "MAX_JSON_BYTES",
            "MAX_ARRAY_BYTES"]
 
 VERSION = 1
@@ -44,6 +44,12 @@ _ARRAY_KINDS = "biufc"  # bool, signed, unsigned, float, complex: nothing that n
 
 class WireError(ValueError):
     """The outcome files are not what the sandbox writes (corrupt, too large, or forged)."""
+
+
+def clean_text(s: str) -> str:
+    """``s`` as text that can be written as UTF-8: JSON's ``\\ud800`` escapes give lone surrogates,
+    which no UTF-8 file can hold (writing one would stop the grader); each becomes ``?``."""
+    return s.encode("utf-8", "replace").decode("utf-8")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,7 +219,7 @@ class _Reader:
         if x is None or isinstance(x, (bool, int, float)):
             return x
         if isinstance(x, str):
-            return x[:MAX_TEXT]
+            return clean_text(x[:MAX_TEXT])
         if isinstance(x, list):
             return [self.decode(v, depth + 1) for v in x]
         if not isinstance(x, dict):
@@ -261,7 +267,7 @@ def _str(x: dict, key: str) -> str:
     v = x.get(key, "")
     if not isinstance(v, str):
         raise WireError(f"{key!r} should be a string")
-    return v[:MAX_TEXT]
+    return clean_text(v[:MAX_TEXT])
 
 
 def _error(x) -> ErrorInfo | None:
@@ -322,7 +328,7 @@ def _decode(raw: bytes, fetch, name: str) -> tuple[list[Outcome], dict]:
             outcomes.append(Outcome(
                 outputs=reader.decode(item.get("outputs")),
                 error=_error(item.get("error")),
-                mutated=tuple(m[:200] for m in mutated),
+                mutated=tuple(clean_text(m[:200]) for m in mutated),
                 extra=extra,
             ))
     except RecursionError:
