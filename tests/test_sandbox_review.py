@@ -11,6 +11,7 @@ Each test fails without its fix:
   returned object, a cell's error) ended code spans and blocks in the feedback page and put
   headings, HTML and links there: a forged "TA NOTE" (:mod:`course.instructor.outputs`);
 - ``formula``: a submission named ``=HYPERLINK(...)`` became a formula in the gradebook;
+- ``frames``: millions of empty frames (13 bytes each) took minutes and gigabytes to parse;
 - ``surrogate``: an exception message with a lone surrogate (``'\\udcff'``, which JSON carries as
   an escape) stopped the grader when it wrote the feedback pages: no page for anyone.
 """
@@ -231,3 +232,9 @@ def test_the_capstone_cannot_be_passed_by_looking_up_the_test_labels(tmp_path, n
                         "--jobs", "1", "--no-progress"], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert float(read_gradebook(out)["lookup"]["capstone.train"]) == 0
+
+
+def test_millions_of_empty_frames_are_not_all_parsed():
+    empty = struct.pack(">2scQ", b"CG", b"J", 2) + b"{}"
+    frames = channel.Frames(empty * (channel.MAX_FRAMES + 10))  # 2M frames took 23 s and 0.5 GB
+    assert len(frames.events) == channel.MAX_FRAMES and "frames" in frames.problem

@@ -21,7 +21,7 @@ import struct
 import time
 
 __all__ = ["send", "send_json", "Frames", "read_process", "json_nodes", "MAX_FRAME", "MAX_STREAM", "MAX_NODES",
-           "LOG_TAIL"]
+           "MAX_FRAMES", "LOG_TAIL"]
 
 MAGIC = b"CG"
 MAX_FRAME = 64 * 2**20
@@ -30,6 +30,9 @@ LOG_TAIL = 4000
 #: At most this many JSON values in one frame (or one result's document): parsed JSON takes
 #: about 20 times its bytes in the grader's memory when it is all small lists (``[[],[],...]``).
 MAX_NODES = 500_000
+#: At most this many frames per sandbox (a run sends about two per cell and one per exercise and
+#: test set); 20 million empty ones would take minutes and gigabytes to parse.
+MAX_FRAMES = 100_000
 
 
 def json_nodes(raw: bytes) -> int:
@@ -57,6 +60,9 @@ class Frames:
         self.problem = ""
         pos, pending = 0, None
         while pos < len(data):
+            if len(self.events) >= MAX_FRAMES:
+                self.problem = f"more than {MAX_FRAMES} frames"
+                break
             if len(data) - pos < _HEAD.size:
                 self.problem = "a truncated frame"
                 break
