@@ -12,6 +12,8 @@ Each test fails without its fix:
   headings, HTML and links there: a forged "TA NOTE" (:mod:`course.instructor.outputs`);
 - ``formula``: a submission named ``=HYPERLINK(...)`` became a formula in the gradebook;
 - ``frames``: millions of empty frames (13 bytes each) took minutes and gigabytes to parse;
+- ``shm``: ``/dev`` is bubblewrap's own tmpfs, with no size limit (half the RAM): writing to
+  ``/dev/shm`` (or ``/dev``) went past the ``--disk`` cap (:mod:`course.instructor.bwrap`);
 - ``surrogate``: an exception message with a lone surrogate (``'\\udcff'``, which JSON carries as
   an escape) stopped the grader when it wrote the feedback pages: no page for anyone.
 """
@@ -169,6 +171,23 @@ _INJECT = [
     "raise RuntimeError('a lone surrogate \\udcff')",
 ]
 
+_SHM = '''n, why = 0, "unbounded"
+try:
+    open("/dev/aa_leak", "w").write("x")
+    why = "wrote /dev"
+except OSError as e:
+    why = e.strerror
+try:
+    for i in range(10):
+        with open(f"/dev/shm/fill{i}", "wb") as fh:
+            for k in range(6):
+                fh.write(b"0" * 10 * 2**20)
+                n += 10
+except OSError as e:
+    why += "; " + e.strerror
+raise RuntimeError(f"SHM {n} MB {why}")
+'''
+
 
 @pytest.mark.notebooks
 def test_amplified_arrays_and_injected_markdown_in_a_batch(tmp_path, needs_bubblewrap):  # noqa: F811
@@ -179,6 +198,7 @@ def test_amplified_arrays_and_injected_markdown_in_a_batch(tmp_path, needs_bubbl
     subs.mkdir()
     nbformat.write(notebook([IMPORTS, *WRONG, _FRAME]), subs / "amplify.ipynb")
     nbformat.write(notebook([IMPORTS, *_INJECT]), subs / "inject.ipynb")
+    nbformat.write(notebook([IMPORTS, *WRONG, _SHM]), subs / "shm.ipynb")
     nbformat.write(notebook(interleave(CORRECT)), subs / "honest.ipynb")
     out = tmp_path / "grades"
     r = subprocess.run([sys.executable, "-m", "course", "grade", str(subs), "--out", str(out), "--jobs", "1",
@@ -194,6 +214,9 @@ def test_amplified_arrays_and_injected_markdown_in_a_batch(tmp_path, needs_bubbl
     assert cases and not [c for c in cases if c.get("error", {}).get("type") == "NoResult"]
     _rendered_safely((out / "feedback" / "inject.md").read_text())
     assert (out / "feedback" / "honest.md").is_file()
+    shm = details["shm"]["cell_errors"]["5"]
+    assert "Read-only file system" in shm and "No space left on device" in shm, shm
+    assert int(shm.split("SHM ")[1].split(" MB")[0]) <= 256 // 4, shm  # --disk 256 by default
 
 
 # ---------------------------------------------------------------------------------------------
