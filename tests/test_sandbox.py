@@ -313,7 +313,7 @@ def attacked(request, tmp_path_factory):
     if user == "nobody":  # the grader itself ran as the unprivileged user
         assert (out / "gradebook.csv").stat().st_uid == (65534 if os.geteuid() == 0 else os.geteuid())
     details = json.loads((out / "grades.json").read_text())
-    texts = {p.name: p.read_text() for p in out.rglob("*") if p.is_file()}
+    texts = {p.name: p.read_text(errors="replace") for p in out.rglob("*") if p.is_file()}  # records: pickles
     return {"rows": read_gradebook(out), "json": {s["submission"]: s for s in details["submissions"]},
             "out": out, "stdout": proc.stdout, "listener": listener.got, "survivors": survivors,
             "texts": texts, "seconds": seconds, "user": user}
