@@ -319,3 +319,38 @@ def test_an_allocating_adam_fails_the_allocation_check(monkeypatch):
     "is imported is still forgeable), or grade such properties by output, not by a claimed measurement"))
 def test_a_forged_allocation_measurement_does_not_pass(monkeypatch):
     assert not _adam_inplace_passes(monkeypatch, forge=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# a lesson named by a learner's metadata that cannot be planned
+
+
+@pytest.mark.notebooks
+def test_a_lesson_that_cannot_be_planned_fails_only_its_submissions(tmp_path, needs_bubblewrap):  # noqa: F811
+    """Without --lesson every lesson in sight is planned first; one that fails (here a solution
+    notebook whose check cell names an unknown exercise) stopped the whole batch with exit 2, so
+    a learner could stop the class's grading by putting that lesson into the metadata."""
+    import subprocess
+    import sys
+
+    from test_instructor import LESSON
+
+    solutions, subs = tmp_path / "solutions", tmp_path / "subs"
+    solutions.mkdir()
+    subs.mkdir()
+    nbformat.write(notebook(interleave(CORRECT), lesson=None), solutions / f"{LESSON}.ipynb")
+    nbformat.write(notebook([IMPORTS, 'check("no.such_exercise", print)'], lesson=None),
+                   solutions / "01_forward_pass.ipynb")
+    nbformat.write(notebook(interleave(CORRECT)), subs / "honest.ipynb")
+    nbformat.write(notebook(["x = 1"], lesson="01_forward_pass"), subs / "other.ipynb")
+    out = tmp_path / "grades"
+    r = subprocess.run([sys.executable, "-m", "course", "grade", str(subs), "--out", str(out), "--jobs", "1",
+                        "--no-progress", "--solutions", str(solutions)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = read_gradebook(out)
+    assert float(rows["honest"]["total"]) == 3 and rows["other"]["status"] == "unknown_lesson"
+    assert "no.such_exercise" in r.stderr and "no.such_exercise" not in (out / "feedback" / "other.md").read_text()
+    alone = subprocess.run([sys.executable, "-m", "course", "grade", str(subs / "other.ipynb"), "--out",
+                            str(tmp_path / "g2"), "--no-progress", "--solutions", str(solutions)],
+                           capture_output=True, text=True, timeout=600)
+    assert alone.returncode == 2 and "no.such_exercise" in alone.stderr  # nothing else to grade: the error
