@@ -354,3 +354,38 @@ def test_a_lesson_that_cannot_be_planned_fails_only_its_submissions(tmp_path, ne
                             str(tmp_path / "g2"), "--no-progress", "--solutions", str(solutions)],
                            capture_output=True, text=True, timeout=600)
     assert alone.returncode == 2 and "no.such_exercise" in alone.stderr  # nothing else to grade: the error
+
+
+# ---------------------------------------------------------------------------------------------
+# open: the hidden cases are in the driver's memory from the first cell on
+
+_STEAL = '''import gc
+import numpy as np
+job = next((o for o in gc.get_objects() if isinstance(o, dict) and "tasks" in o and "cells" in o), None)
+SECRETS = [np.asarray(c.args[0], dtype=float) for label, cs in job["tasks"][0]["sets"] if label != "tests"
+           for c in cs]
+def standardize(X, eps=1e-8):
+    return SECRETS[0]
+'''
+
+
+@pytest.mark.notebooks
+@pytest.mark.xfail(strict=True, reason=(
+    "the driver unpickles the whole job (every exercise's visible and hidden cases) before the first "
+    "cell, so a cell finds it with gc.get_objects() and any exercise can return a hidden input, which the "
+    "feedback of a visible set shows as 'got'. Fix: run every visible set first and send the hidden "
+    "cases into the sandbox only after (a second message on stdin), and show no learner text (last "
+    "words, cell errors) of a sandbox that stopped in the hidden phase"))
+def test_hidden_inputs_do_not_reach_the_feedback_through_a_visible_exercise(tmp_path, needs_bubblewrap):  # noqa: F811
+    import subprocess
+    import sys
+
+    nbformat.write(notebook([IMPORTS, _STEAL]), tmp_path / "steal.ipynb")
+    hidden = {"numpy.add_bias": {"cases": [{"args": [[[123456.789, 1.0]], [0.5, 0.5]]}], "visibility": "hidden"}}
+    (tmp_path / "hidden.json").write_text(json.dumps(hidden))
+    out = tmp_path / "grades"
+    r = subprocess.run([sys.executable, "-m", "course", "grade", str(tmp_path / "steal.ipynb"), "--out", str(out),
+                        "--jobs", "1", "--no-progress", "--hidden", str(tmp_path / "hidden.json")],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "123456" not in (out / "feedback" / "steal.md").read_text()
