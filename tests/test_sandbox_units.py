@@ -231,7 +231,8 @@ def test_limits_are_hard():
 def test_the_command_line_has_every_namespace_and_a_capped_tmpfs():
     cmd = " ".join(bwrap.command("/v", "/j", disk_mb=64, stage="/s"))
     for flag in ("--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--die-with-parent",
-                 "--clearenv", "--disable-userns", "--new-session", f"--size {64 * 2**20} --tmpfs /tmp",
+                 "--clearenv", "--disable-userns", "--new-session", f"--size {48 * 2**20} --tmpfs /tmp",
+                 f"--size {16 * 2**20} --tmpfs /dev/shm --remount-ro /dev",  # --disk 64 in all
                  "--remount-ro /", f"--ro-bind /v {bwrap.VIEW}", f"--ro-bind /j {bwrap.JOB}"):
         assert flag in cmd, flag
 

@@ -7,8 +7,9 @@ The sandbox (see the README, "Threat model"):
 - the filesystem: the Python installation read-only (its prefixes and site folders, ``/usr``),
   the grading view of ``course`` read-only at :data:`VIEW`, an empty folder read-only at :data:`JOB`
   (the job itself comes on stdin), a
-  fresh ``/proc`` of the sandbox's own PID namespace, a minimal ``/dev``, and one writable place,
-  a private tmpfs at ``/tmp`` of ``Limits.disk`` MB;
+  fresh ``/proc`` of the sandbox's own PID namespace, a minimal ``/dev`` (read-only), and two
+  writable places, private tmpfs at ``/dev/shm`` (a quarter of ``Limits.disk`` MB) and ``/tmp`` (the
+  rest);
 - a cleared environment (:func:`environment`); ``--die-with-parent``: if the grader dies, so does
   the sandbox; when its first process ends, the kernel ends every process of its PID namespace;
 - when the grader runs as root, bubblewrap is started as the unprivileged user ``nobody``
@@ -101,8 +102,13 @@ def _mounts(view: str, job: str, disk_mb: int) -> list[str]:
             args += ["--ro-bind", f, f]
     for p in python_paths():
         args += ["--ro-bind", p, p]
+    # /dev is a tmpfs of bubblewrap's with no size limit (half the RAM): read-only, with a capped
+    # /dev/shm (its remount is not recursive); the shm cap is part of the disk budget
+    shm = max(1, int(disk_mb) // 4)
     args += ["--ro-bind", view, VIEW, "--ro-bind", job, JOB, "--proc", "/proc", "--dev", "/dev",
-             "--size", str(int(disk_mb) * 2**20), "--tmpfs", "/tmp", "--dir", "/tmp/home", "--dir", "/tmp/work",
+             "--size", str(shm * 2**20), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+             "--size", str((int(disk_mb) - shm) * 2**20 if disk_mb > shm else 2**20), "--tmpfs", "/tmp",
+             "--dir", "/tmp/home", "--dir", "/tmp/work",
              "--remount-ro", "/"]  # bubblewrap's own root tmpfs: read-only too
     return args
 

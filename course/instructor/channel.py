@@ -20,12 +20,24 @@ import selectors
 import struct
 import time
 
-__all__ = ["send", "send_json", "Frames", "read_process", "MAX_FRAME", "MAX_STREAM", "LOG_TAIL"]
+__all__ = ["send", "send_json", "Frames", "read_process", "json_nodes", "MAX_FRAME", "MAX_STREAM", "MAX_NODES",
+           "MAX_FRAMES", "LOG_TAIL"]
 
 MAGIC = b"CG"
 MAX_FRAME = 64 * 2**20
 MAX_STREAM = 256 * 2**20
 LOG_TAIL = 4000
+#: At most this many JSON values in one frame (or one result's document): parsed JSON takes
+#: about 20 times its bytes in the grader's memory when it is all small lists (``[[],[],...]``).
+MAX_NODES = 500_000
+#: At most this many frames per sandbox (a run sends about two per cell and one per exercise and
+#: test set); 20 million empty ones would take minutes and gigabytes to parse.
+MAX_FRAMES = 100_000
+
+
+def json_nodes(raw: bytes) -> int:
+    """An upper bound on the number of values in the JSON text ``raw``, without parsing it."""
+    return raw.count(b",") + raw.count(b"[") + raw.count(b"{") + 1
 _HEAD = struct.Struct(">2scQ")
 
 
@@ -48,6 +60,9 @@ class Frames:
         self.problem = ""
         pos, pending = 0, None
         while pos < len(data):
+            if len(self.events) >= MAX_FRAMES:
+                self.problem = f"more than {MAX_FRAMES} frames"
+                break
             if len(data) - pos < _HEAD.size:
                 self.problem = "a truncated frame"
                 break
@@ -64,6 +79,9 @@ class Frames:
                     break
                 pending[1].append(payload)
                 continue
+            if json_nodes(payload) > MAX_NODES:
+                self.problem = f"a frame of more than {MAX_NODES} JSON values"
+                break
             try:
                 obj = json.loads(payload.decode("utf-8"))
             except (ValueError, RecursionError):

@@ -143,16 +143,29 @@ def mark_copies(works: list, on_copy: str) -> None:
 
 
 def _prepare(grader: Grader, submissions, lesson) -> list:
-    """Every lesson in sight, planned before any learner code runs."""
+    """Every lesson in sight, planned before any learner code runs. Without ``--lesson``, a lesson
+    that cannot be planned fails the submissions that name it, not the batch (a learner writes the
+    notebook's metadata), unless no lesson at all can be graded."""
+    failed = []
     for _, path in submissions:
         nb, _ = read_notebook(path)
         if nb is not None:
             name, _ = extract.notebook_lesson(nb, path, grader.known)
-            if name and (lesson is None or name == lesson):
-                grader.plan(name)
+            if name and (lesson is None or name == lesson) and name not in grader.plans:
+                try:
+                    grader.plan(name)
+                except GradingError as exc:
+                    if lesson is not None:
+                        raise
+                    failed.append(exc)  # the reason is the instructor's (it may name hidden cases)
+                    print(f"course grade: warning: lesson {name} cannot be graded: {exc}", file=sys.stderr)
+                    grader.plans[name] = f"lesson {name} cannot be graded here (the grader's output says why)"
     if lesson:
         grader.plan(lesson)
-    return [p for p in grader.plans.values() if isinstance(p, LessonPlan)]
+    plans = [p for p in grader.plans.values() if isinstance(p, LessonPlan)]
+    if failed and not plans:
+        raise failed[0]
+    return plans
 
 
 def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits | None = None,

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -50,6 +51,16 @@ def _notes(g) -> str:
     return "; ".join(g.notes)
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text) -> str:
+    """A text cell of the gradebook that a spreadsheet will not run as a formula (OWASP's rule:
+    a leading ``'`` before ``= + - @``, tab or CR); submission names and notes can come from learners."""
+    text = str(text)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
 def write_csv(path, grades, info) -> None:
     """The gradebook, written atomically (it is rewritten after every graded submission)."""
     ids = exercise_columns(grades, info)
@@ -58,9 +69,9 @@ def write_csv(path, grades, info) -> None:
     w.writerow(["submission", "lesson", *ids, "total", "max", "status", "copies", "notes"])
     for g in grades:
         cells = [_num(g.exercises[i].score) if i in g.exercises else "" for i in ids]
-        w.writerow([g.name, g.lesson or "", *cells, _num(g.score), _num(g.max_score), g.status,
-                    "; ".join(getattr(g, "copies", [])), _notes(g)])
-    atomic_write_bytes(Path(path), buf.getvalue().encode("utf-8"))
+        w.writerow([_cell(g.name), _cell(g.lesson or ""), *cells, _num(g.score), _num(g.max_score), _cell(g.status),
+                    _cell("; ".join(getattr(g, "copies", []))), _cell(_notes(g))])
+    atomic_write_bytes(Path(path), buf.getvalue().encode("utf-8", "replace"))
 
 
 def _case_json(c) -> dict:
@@ -147,7 +158,7 @@ def _set_details(s, lines: list) -> None:
         lines += [f"  - case {c.index + 1}{f' ({c.note})' if c.note else ''}: wrong" for c in r.cases if not c.passed]
         return
     for d in r.diagnoses:
-        lines.append(f"  - **{d.name}**: {d.message}")
+        lines.append(f"  - **{_md(d.name)}**: {_md(d.message, 600)}")
     if any(d.name == "not_attempted" for d in r.diagnoses):
         return  # every case raised NotImplementedError: the cases would only repeat it
     for c in r.cases:
@@ -157,12 +168,11 @@ def _set_details(s, lines: list) -> None:
         lines.append(f"  - case {c.index + 1}{note}: wrong")
         for o in c.outputs:
             if not o.ok:
-                lines.append(f"    - {o.name}: expected `{_one_line(o.expected)}`, got `{_one_line(o.got)}`")
+                lines.append(f"    - {_md(o.name)}: expected {_code(o.expected)}, got {_code(o.got)}")
         if c.error is not None and c.error.traceback:
-            lines.append("")
-            lines.append("    ```")
-            lines += ["    " + ln[:200] for ln in c.error.traceback.splitlines()[-12:]]
-            lines.append("    ```")
+            body = [ln[:200] for ln in c.error.traceback.splitlines()[-12:]]
+            fence = "`" * max(3, _longest_run("\n".join(body)) + 1)
+            lines += ["", "    " + fence, *["    " + ln for ln in body], "    " + fence]
 
 
 def _one_line(text: str, n: int = 160) -> str:
@@ -170,9 +180,33 @@ def _one_line(text: str, n: int = 160) -> str:
     return t if len(t) <= n else t[: n - 3] + "..."
 
 
+# Learner-produced text reaches the feedback page inside grader text (exception messages in
+# diagnoses, quoted cell errors, the repr of a returned object): it must stay one line of plain
+# text there, never HTML, a heading or the end of a code span or block.
+
+
+_MD_ACTIVE = re.compile(r"([*\[\]])")
+
+
+def _md(text, n: int = 400) -> str:
+    """One line of text with no HTML, links or emphasis in it."""
+    return _MD_ACTIVE.sub(r"\\\1", html.escape(_one_line(text, n), quote=False))
+
+
+def _longest_run(text: str) -> int:
+    return max((len(m) for m in re.findall(r"`+", text)), default=0)
+
+
+def _code(text, n: int = 160) -> str:
+    """A Markdown code span of ``text`` that no backtick in it can end (CommonMark: a longer fence)."""
+    t = _one_line(text, n)
+    fence = "`" * (_longest_run(t) + 1)
+    return f"{fence} {t} {fence}"
+
+
 def feedback_markdown(g, info) -> str:
     """The learner's feedback page (Markdown)."""
-    lines = [f"# Feedback: {g.name}", ""]
+    lines = [f"# Feedback: {_md(g.name)}", ""]
     pct = f" ({100 * g.score / g.max_score:.0f}%)" if g.max_score else ""
     lines.append(f"**Lesson:** {g.lesson or 'unknown'}  ")
     lines.append(f"**Score:** {_num(g.score)} / {_num(g.max_score)}{pct}  ")
@@ -180,16 +214,16 @@ def feedback_markdown(g, info) -> str:
     lines.append("")
     if g.notes:
         lines.append("## Notes")
-        lines += [f"- {n}" for n in g.notes]
+        lines += [f"- {_md(n, 2000)}" for n in g.notes]
         lines.append("")
     if g.remarks:
-        lines += ["## Remarks", *[f"- {r}" for r in g.remarks], ""]
+        lines += ["## Remarks", *[f"- {_md(r, 2000)}" for r in g.remarks], ""]
     for e in g.exercises.values():
         lines.append(f"## {e.id}: {e.title} ({_num(e.score)} / {_num(e.points)})")
         lines.append("")
         lines.append(_STATUS_WORDS.get(e.status, e.status))
         lines.append("")
-        lines += [f"- {n}" for n in e.notes]
+        lines += [f"- {_md(n, 2000)}" for n in e.notes]
         for s in e.sets:
             if s.hidden and s.visibility == "hidden":
                 lines.append(f"- {s.label}: hidden tests were run; their results are not shown")
@@ -201,7 +235,7 @@ def feedback_markdown(g, info) -> str:
     if g.cell_errors:
         lines.append("## Errors in your cells (your code's own messages, as it raised them)")
         for k, v in sorted(g.cell_errors.items()):
-            lines.append(f"- cell {k}: {_one_line(v)}")
+            lines.append(f"- cell {k}: {_md(v, 160)}")
         lines.append("")
     lines.append("_Printed output does not count: grades come from what your functions return on the grader's "
                  "own cases (other seeds than the ones in the notebook)._")
@@ -215,7 +249,7 @@ def feedback_markdown(g, info) -> str:
 def _test_output(e, s) -> str:
     lines: list = []
     for n in e.notes:
-        lines.append(n)
+        lines.append(_md(n, 2000))
     _set_details(s, lines)
     return "\n".join(lines)
 
@@ -242,9 +276,10 @@ def gradescope_results(g, info) -> dict:
             })
         if not e.sets:
             tests.append({"name": f"{e.id}: {e.title}", "score": 0.0, "max_score": e.points, "status": "failed",
-                          "output": "\n".join(e.notes), "output_format": "md", "visibility": "visible"})
+                          "output": "\n".join(_md(n, 2000) for n in e.notes), "output_format": "md",
+                          "visibility": "visible"})
     header = [f"Lesson {g.lesson or 'unknown'}: {_num(g.score)} / {_num(g.max_score)}"]
-    header += g.notes
+    header += [_md(n, 2000) for n in g.notes]
     return {
         "score": round(sum(t["score"] for t in tests), 4),  # what Gradescope shows: the sum of the tests
         "execution_time": int(round(g.seconds)),
@@ -271,7 +306,7 @@ def write_all(out, grades, info, formats) -> list[Path]:
     fb = out / "feedback"
     fb.mkdir(exist_ok=True)
     for g in grades:
-        (fb / f"{_file_name(g.name)}.md").write_text(feedback_markdown(g, info), encoding="utf-8")
+        (fb / f"{_file_name(g.name)}.md").write_text(feedback_markdown(g, info), encoding="utf-8", errors="replace")
     written.append(fb)
     if "gradescope" in formats:
         gs = out / "gradescope"

@@ -184,11 +184,13 @@ class _Watch:
         self.send_hidden = send_hidden  # called once, at the first "visible_done" after "cells_done"
         self.cells_done = False
         self.cutoff = None  # where in the stream the hidden sets were sent
+        self.frames = 0
         self.started = time.monotonic()
         self.timing: dict = {}  # event -> seconds after the start, as the grader saw them
 
     def __call__(self, data: bytes) -> float:
-        while len(data) - self.pos >= 11:
+        while len(data) - self.pos >= 11 and self.frames < channel.MAX_FRAMES:
+            self.frames += 1
             magic, kind, size = channel._HEAD.unpack_from(data, self.pos)
             if magic != channel.MAGIC or len(data) - self.pos - 11 < size:
                 break
@@ -278,13 +280,14 @@ def _merge(res: SandboxResult, tasks: list, data: bytes, cutoff: int | None) -> 
             running = ev["index"] if ev.get("phase") == "start" else None
             err = ev.get("error")
             if ev.get("phase") == "end" and isinstance(err, str) and err:
-                res.cells["errors"][ev["index"]] = err[:400]
+                res.cells["errors"][ev["index"]] = wire.clean_text(err[:400])
         elif kind == "cells_done":
             in_run, running = True, None
         elif kind == "task" and isinstance(ev.get("task"), int) and 0 <= ev["task"] < len(tasks):
             meta = ev.get("meta")
-            res.meta[ev["task"]] = {k: meta.get(k) for k in ("found", "callable", "type")} \
-                if isinstance(meta, dict) else None
+            res.meta[ev["task"]] = {k: meta.get(k) for k in ("found", "callable")} if isinstance(meta, dict) else None
+            if res.meta[ev["task"]] is not None:
+                res.meta[ev["task"]]["type"] = wire.clean_text(str(meta.get("type"))[:40])
         elif kind == "result":
             t, s = ev.get("task"), ev.get("set")
             if not (isinstance(t, int) and isinstance(s, int) and 0 <= t < len(tasks)

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..grader.runner import ErrorInfo, Opaque, Outcome
 
-__all__ = ["WireError", "dump", "load", "encode", "decode", "MAX_DEPTH", "MAX_TEXT", "MAX_JSON_BYTES",
+__all__ = ["WireError", "dump", "load", "encode", "decode", "clean_text", "MAX_DEPTH", "MAX_TEXT", "MAX_JSON_BYTES",
            "MAX_ARRAY_BYTES"]
 
 VERSION = 1
@@ -44,6 +44,12 @@ _ARRAY_KINDS = "biufc"  # bool, signed, unsigned, float, complex: nothing that n
 
 class WireError(ValueError):
     """The outcome files are not what the sandbox writes (corrupt, too large, or forged)."""
+
+
+def clean_text(s: str) -> str:
+    """``s`` as text that can be written as UTF-8: JSON's ``\\ud800`` escapes give lone surrogates,
+    which no UTF-8 file can hold (writing one would stop the grader); each becomes ``?``."""
+    return s.encode("utf-8", "replace").decode("utf-8")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,8 +191,12 @@ class _Reader:
     def array(self, k) -> np.ndarray:
         if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < self.n:
             raise WireError(f"bad array reference {k!r}")
-        if k in self.cache:
-            return self.cache[k].copy()
+        if k in self.cache:  # each reference is a new array: it counts against the budget again
+            a = self.cache[k]
+            if a.nbytes > self.budget:
+                raise WireError(f"array {k}: the arrays are over the limit of {MAX_ARRAY_BYTES} bytes")
+            self.budget -= a.nbytes
+            return a.copy()
         import io
 
         data = self.fetch(k, self.budget)
@@ -209,7 +219,7 @@ class _Reader:
         if x is None or isinstance(x, (bool, int, float)):
             return x
         if isinstance(x, str):
-            return x[:MAX_TEXT]
+            return clean_text(x[:MAX_TEXT])
         if isinstance(x, list):
             return [self.decode(v, depth + 1) for v in x]
         if not isinstance(x, dict):
@@ -257,7 +267,7 @@ def _str(x: dict, key: str) -> str:
     v = x.get(key, "")
     if not isinstance(v, str):
         raise WireError(f"{key!r} should be a string")
-    return v[:MAX_TEXT]
+    return clean_text(v[:MAX_TEXT])
 
 
 def _error(x) -> ErrorInfo | None:
@@ -290,6 +300,10 @@ def decode(doc: bytes, arrays: list) -> tuple[list[Outcome], dict]:
 
 
 def _decode(raw: bytes, fetch, name: str) -> tuple[list[Outcome], dict]:
+    from .channel import MAX_NODES, json_nodes
+
+    if json_nodes(raw) > MAX_NODES:
+        raise WireError(f"{name}: more than {MAX_NODES} values")
     try:
         doc = json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
@@ -314,7 +328,7 @@ def _decode(raw: bytes, fetch, name: str) -> tuple[list[Outcome], dict]:
             outcomes.append(Outcome(
                 outputs=reader.decode(item.get("outputs")),
                 error=_error(item.get("error")),
-                mutated=tuple(m[:200] for m in mutated),
+                mutated=tuple(clean_text(m[:200]) for m in mutated),
                 extra=extra,
             ))
     except RecursionError:
