@@ -299,12 +299,7 @@ def _adam_inplace_passes(monkeypatch, forge: bool) -> bool:
     return all(compare_case(ex, i, c, o, r).passed for i, (c, o, r) in enumerate(zip(cs, outs, refs)))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "protocol-level judges (AllocatingTrajectory.judge, TrainingRun.judge, GradientCheck.judge) are never "
-    "called: compare_case's verdict entry 'judge' reads only register(judge=...), so the allocation check "
-    "of data_scale.adam_inplace never runs and an allocating Adam (3.2 MB peak for a 0.2 MB limit) passes; "
-    "AllocatingTrajectory.judge's super().judge would also fail (Trajectory has no judge; the verdict is "
-    "trajectory_checks.judge_trajectory). The capstone's accuracy judge is skipped the same way"))
+# protocol judges are register(judge=...) data now: the allocation check runs
 def test_an_allocating_adam_fails_the_allocation_check(monkeypatch):
     assert not _adam_inplace_passes(monkeypatch, forge=False)
 
@@ -370,12 +365,7 @@ def standardize(X, eps=1e-8):
 
 
 @pytest.mark.notebooks
-@pytest.mark.xfail(strict=True, reason=(
-    "the driver unpickles the whole job (every exercise's visible and hidden cases) before the first "
-    "cell, so a cell finds it with gc.get_objects() and any exercise can return a hidden input, which the "
-    "feedback of a visible set shows as 'got'. Fix: run every visible set first and send the hidden "
-    "cases into the sandbox only after (a second message on stdin), and show no learner text (last "
-    "words, cell errors) of a sandbox that stopped in the hidden phase"))
+# the hidden sets are sent into the sandbox only after every visible result is out
 def test_hidden_inputs_do_not_reach_the_feedback_through_a_visible_exercise(tmp_path, needs_bubblewrap):  # noqa: F811
     import subprocess
     import sys
