@@ -143,7 +143,8 @@ class LabPage:
         if handle.count():
             handle.scroll_into_view_if_needed()
             handle.focus()
-            self.page.keyboard.press("ArrowRight")
+            at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
+            self.page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")  # a slider at its end moves back
             what = "slider"
         else:
             select = root.locator("select").first

@@ -62,15 +62,25 @@ def test_page_renders_in_a_real_browser(tmp_path):
         pytest.skip("no Chromium here (.ci/run installs Debian's chromium)")
     (tmp_path / "grades.json").write_text(json.dumps(DOC))
     page_path, _ = write_report(tmp_path)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.goto(page_path.as_uri())
-            sizes = page.eval_on_selector_all("img", "imgs => imgs.map(i => [i.complete, i.naturalWidth])")
-            assert len(sizes) == 3 and all(done and width > 100 for done, width in sizes)
-            assert "no_bias_correction" in page.inner_text("table")
-            assert page.evaluate("() => document.querySelectorAll('script').length") == 0
-            page.screenshot(path=str(tmp_path / "class_report.png"), full_page=True)
-        finally:
-            browser.close()
+    def look():
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            try:
+                page = browser.new_page()
+                page.goto(page_path.as_uri())
+                sizes = page.eval_on_selector_all("img", "imgs => imgs.map(i => [i.complete, i.naturalWidth])")
+                table = page.inner_text("table")
+                scripts = page.evaluate("() => document.querySelectorAll('script').length")
+                page.screenshot(path=str(tmp_path / "class_report.png"), full_page=True)
+                return sizes, table, scripts
+            finally:
+                browser.close()
+
+    # Playwright's sync API refuses a thread whose asyncio loop runs (another test's may): a thread of its own
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        sizes, table, scripts = pool.submit(look).result(timeout=120)
+    assert len(sizes) == 3 and all(done and width > 100 for done, width in sizes)
+    assert "no_bias_correction" in table
+    assert scripts == 0
