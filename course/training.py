@@ -28,7 +28,8 @@ import numbers
 import warnings
 
 from .backend import namespace
-from .data import DataLoader, _check_xy
+from .data import DataLoader
+from .data.batches import _check_xy
 from .gradients import GradientAccumulator, clip_grad_norm
 from .history import History, plot_history
 from .losses import mse_loss, softmax_cross_entropy
