@@ -26,6 +26,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .outputs import _one_line
+
 __all__ = ["ExerciseSummary", "summarise", "time_to_pass", "write_report", "add_arguments", "run"]
 
 #: Statuses that mean the learner did not hand in an attempt at this exercise.
@@ -67,11 +69,6 @@ class ExerciseSummary:
         return sorted(rows, key=lambda r: (-r[1], r[0]))
 
 
-def _short(text, n: int = 200) -> str:
-    t = " ".join(str(text).split())
-    return t if len(t) <= n else t[: n - 1] + "…"
-
-
 def _diagnoses_of(exercise: dict) -> dict[str, str]:
     """{name: message} of the diagnoses on the failing cases of one exercise's answer."""
     found: dict[str, str] = {}
@@ -85,7 +82,8 @@ def _diagnoses_of(exercise: dict) -> dict[str, str]:
                     found.setdefault(name, str(d.get("message", "")))
             err = c.get("error")
             if isinstance(err, dict) and err.get("kind") not in (None, "not_attempted"):
-                found.setdefault(f"raised {_short(err.get('type', 'an error'), 40)}", _short(err.get("message", "")))
+                kind = f"raised {_one_line(err.get('type', 'an error'), 40)}"
+                found.setdefault(kind, _one_line(err.get("message", ""), 200))
     return found or {UNNAMED: "wrong values; the grader recognised no specific mistake"}
 
 
@@ -230,8 +228,9 @@ def _html(summaries, doc, ttp, figures) -> str:
                      "<tr><th>mistake</th><th>share</th><th>example message</th><th>learners</th></tr>")
         for name, n, pct in s.ranked():
             who = ", ".join(sorted(set(s.who[name])))
-            parts.append(f"<tr><td>{esc(name)}</td><td>{pct:.0%} ({n})</td><td>{esc(_short(s.example[name]))}</td>"
-                         f"<td class='who'>{esc(_short(who, 600))}</td></tr>")
+            example = esc(_one_line(s.example[name], 200))
+            parts.append(f"<tr><td>{esc(name)}</td><td>{pct:.0%} ({n})</td><td>{example}</td>"
+                         f"<td class='who'>{esc(_one_line(who, 600))}</td></tr>")
         parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts)
