@@ -29,6 +29,7 @@ def _progress_off(monkeypatch):
 
 ALL = [ex.id for ex in exercises()]
 VARIANTS = [(ex.id, v.name) for ex in exercises() for v in ex.variants]
+KNOBBED = [ex.id for ex in exercises() if ex.knobs]
 
 
 def test_every_exercise_module_loads():
@@ -133,6 +134,30 @@ def test_each_variant_is_named_when_matched(exercise_id, variant):
     assert not result.passed
     assert result.score < result.max_score
     assert variant in result.diagnosis_names, str(result)
+
+
+@pytest.mark.parametrize("exercise_id", KNOBBED)
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_model_with_no_knob_turned_is_the_reference(exercise_id, seed):
+    """A knob's variants are only as right as the model they turn: untouched, it is the reference."""
+    ex = get(exercise_id)
+    case_list = cases(ex, seed)
+    assert grade_outcomes(ex, seed, case_list, run(ex, ex.model, case_list)).passed
+
+
+def test_knobs_become_variants_singly_and_in_pairs():
+    from course.grader import Knob
+    from course.grader.registry import knob_variants
+
+    def model(x, sign=1, power=1):
+        return sign * x**power
+
+    made = knob_variants(model, (Knob("sign", (-1,), "sign {value}"), Knob("power", (2, 3), "power {value}")))
+    assert [v.name for v in made] == ["sign", "power=2", "power=3", "sign+power=2", "sign+power=3"]
+    assert made[3].fn(2.0) == -4.0 and made[3].message == "sign -1 And: power 2"
+    with pytest.raises(TypeError, match="model="):
+        register("toy.knobbed", lesson="00_getting_started", title="t", reference=model, cases=lambda rng: [],
+                 knobs=(Knob("sign", (-1,), "m"),))
 
 
 def test_reference_trajectories_stay_finite_and_amsgrad_matters():

@@ -74,7 +74,7 @@ from .cases import Case, FnRef, away_from_zero, randn, sizes
 from .compare import DIAGNOSES, CaseResult, Diagnosis, compare
 from .diagnoses import TABLE, Entry
 from .grading import check, grade_outcomes, reference_outcomes, subscribe
-from .registry import Exercise, Variant, all_lessons, get, lessons, load_errors, register
+from .registry import Exercise, Knob, Variant, all_lessons, get, lessons, load_errors, register
 from .registry import exercises as _exercises
 from .report import Result
 from .runner import Backward, Call, Outcome, Sweep, Trajectory, run, run_reference
@@ -87,6 +87,7 @@ __all__ = [
     "register",
     "Exercise",
     "Variant",
+    "Knob",
     "Case",
     "FnRef",
     "cases",

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from .. import lessons as _lessons
 from .protocols import Call, Protocol
 
-__all__ = ["Exercise", "Variant", "register", "get", "exercises", "lessons", "all_lessons", "load_errors"]
+__all__ = ["Exercise", "Variant", "Knob", "register", "get", "exercises", "lessons", "all_lessons", "load_errors"]
 
 _ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
@@ -47,6 +47,63 @@ class Variant:
     options: tuple = ()  # ((key, value), ...) passed to the protocol's run
 
 
+@dataclass(frozen=True)
+class Knob:
+    """One choice of the reference that a learner can get wrong, declared as data.
+
+    The exercise's ``model`` is the reference written with switches: called with no switch it
+    *is* the reference (a test checks it on every case), and ``model(..., name=value)`` is the
+    reference with this one choice turned: a stride ignored, a mask read the other way, another
+    cache entry used, a loop run in the opposite order. :func:`register` turns each value (and
+    each pair of knobs, where ``pairs`` allows) into a :class:`Variant` named after the knob, so
+    the run phase computes it beside the reference and the compare phase names it only when it
+    reproduces the learner's outputs on the failing case, and the reference does not.
+
+    - name: the model's keyword argument (and the diagnosis name);
+    - values: the wrong settings to try (the right one is the model's default);
+    - message: what the learner's numbers show and what to change, in the learner's words;
+      ``{value}`` is replaced by the setting tried, or a dict gives one message per value.
+    """
+
+    name: str
+    values: tuple
+    message: str | dict
+
+    def says(self, value) -> str:
+        if isinstance(self.message, dict):
+            return self.message[value]
+        return self.message.format(value=value)
+
+
+def knob_variants(model: Callable, knobs: tuple, pairs: bool = True) -> tuple:
+    """The variants of ``model`` with one knob turned, then (with ``pairs``) two knobs at once.
+
+    Names: the knob's name, with ``=value`` where the knob has several values; a pair joins two
+    names with ``+``. A pair's message gives both changes."""
+    singles = []
+    for knob in knobs:
+        for value in knob.values:
+            name = knob.name if len(knob.values) == 1 else f"{knob.name}={value}"
+            singles.append((knob, value, name))
+    out = [Variant(name, _turned(model, {k.name: v}), k.says(v)) for k, v, name in singles]
+    if pairs:
+        for i, (k1, v1, n1) in enumerate(singles):
+            for k2, v2, n2 in singles[i + 1:]:
+                if k1.name != k2.name:
+                    out.append(Variant(f"{n1}+{n2}", _turned(model, {k1.name: v1, k2.name: v2}),
+                                       f"{k1.says(v1)} And: {k2.says(v2)}"))
+    return tuple(out)
+
+
+def _turned(model, settings):
+    def turned(*args, **kwargs):
+        return model(*args, **kwargs, **settings)
+
+    turned.__name__ = getattr(model, "__name__", "model")
+    turned.knobs = dict(settings)
+    return turned
+
+
 @dataclass(eq=False)
 class Exercise:
     """One exercise. Create it with :func:`register`.
@@ -62,7 +119,9 @@ class Exercise:
 
     Data read by entries of the diagnosis table (:mod:`course.grader.diagnoses`):
 
-    - variants: deliberately wrong implementations that name a bug when matched ("variants").
+    - variants: deliberately wrong implementations that name a bug when matched ("variants"),
+      the registered ones and those made from ``knobs``.
+    - model, knobs: the reference with switches and the choices it declares (:class:`Knob`).
     - diagnoses: exercise-specific diagnoses ``ctx -> Diagnosis | None`` ("exercise"); they read
       data only (the context of one case), never run code.
     - factor_hints: ``{factor: advice}`` shown when the output is off by exactly that factor ("factor").
@@ -87,6 +146,8 @@ class Exercise:
     judge: Callable | None = None
     hints: tuple = ()
     fd_words: tuple = ("forward", "backward")
+    model: Callable | None = None
+    knobs: tuple = ()
     module: str = ""  # where the reference is defined
     declared_in: str = ""  # the topic module that registered the exercise
 
@@ -125,6 +186,9 @@ def register(
     judge: Callable | None = None,
     hints: tuple | str = (),
     fd_words: tuple = ("forward", "backward"),
+    model: Callable | None = None,
+    knobs: tuple = (),
+    knob_pairs: bool = True,
 ) -> Exercise:
     """Declare an exercise (see :class:`Exercise` for the fields) and return it."""
     if not isinstance(id, str) or not _ID.match(id):
@@ -151,6 +215,15 @@ def register(
     for v in variants:
         if not isinstance(v, Variant):
             raise TypeError(f"register({id!r}): variants must be Variant(name, fn, message), got {v!r}")
+    if knobs and not callable(model):
+        raise TypeError(f"register({id!r}): knobs need model=, the reference written with their switches")
+    for k in knobs:
+        if not isinstance(k, Knob) or not k.values:
+            raise TypeError(f"register({id!r}): knobs must be Knob(name, values, message), got {k!r}")
+    made = knob_variants(model, tuple(knobs), knob_pairs) if knobs else ()
+    names = [v.name for v in (*variants, *made)]
+    if len(set(names)) != len(names):
+        raise ValueError(f"register({id!r}): two variants share a name: {sorted(n for n in names if names.count(n) > 1)}")
     ex = Exercise(
         id=id,
         lesson=lesson,
@@ -162,12 +235,14 @@ def register(
         arg_names=tuple(arg_names),
         protocol=protocol if protocol is not None else Call(),
         tolerances=dict(tolerances or {}),
-        variants=tuple(variants),
+        variants=(*variants, *made),
         diagnoses=tuple(diagnoses),
         factor_hints=dict(factor_hints or {}),
         judge=judge,
         hints=tuple(hints),
         fd_words=tuple(fd_words),
+        model=model,
+        knobs=tuple(knobs),
         module=getattr(reference, "__module__", "") or "",
         declared_in=_caller_module(),
     )

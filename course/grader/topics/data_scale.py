@@ -10,7 +10,7 @@ from ...data_scale import accumulated_step, adam_inplace, clip_global_norm, lsq_
 from ..cases import Case, randn
 from ..findings import Diagnosis
 from ..lesson_protocols import ALLOC_SIZE, AllocatingTrajectory, PrefetchRun, RecordError
-from ..registry import Variant, register
+from ..registry import Knob, Variant, register
 from ..trajectory_checks import judge_trajectory
 from ._trajectories import _case, _fresh_state, _lookup
 from .optim_adaptive import _adam_eps_inside, _adam_variant
@@ -59,6 +59,13 @@ def _squared(grads, max_norm):
     return {k: g * min(coef, 1.0) for k, g in grads.items()}, total
 
 
+def _clip_model(grads, max_norm, norm_returned="before clipping"):
+    """Clipping by the global norm, with which norm is returned as a switch."""
+    clipped, total = clip_global_norm(grads, max_norm)
+    after = float(np.sqrt(sum(np.sum(g * g) for g in clipped.values())))
+    return clipped, {"before clipping": total, "after clipping": after}[norm_returned]
+
+
 register(
     "data_scale.clip_global_norm",
     lesson=LESSON,
@@ -67,6 +74,12 @@ register(
     cases=_clip_cases,
     outputs=("clipped", "total_norm"),
     arg_names=("grads", "max_norm"),
+    model=_clip_model,
+    knobs=(
+        Knob("norm_returned", ("after clipping",), "Your total_norm is the norm AFTER clipping (max_norm or "
+             "less); return the norm the gradients had before, as PyTorch's clip_grad_norm_ does: it is what "
+             "you log to see how often and how hard the gradients explode."),
+    ),
     variants=(
         Variant("per_parameter_norm", _per_parameter,
                 "You clipped each parameter by its own norm: one exploding parameter then no longer shrinks the "
@@ -115,6 +128,16 @@ def _sum_loss(w, micro_batches, lr):
     return w - lr * sum(X.T @ (X @ w - y) for X, y in micro_batches)
 
 
+def _accum_model(w, micro_batches, lr, accumulate="+="):
+    """Gradient accumulation with what is kept between micro-batches as a switch."""
+    total, rows = np.zeros_like(np.asarray(w, dtype=np.float64)), 0
+    for X, y in micro_batches:
+        g = X.shape[0] * lsq_grad(w, X, y)
+        total = total + g if accumulate == "+=" else g
+        rows += X.shape[0]
+    return w - lr * total / rows
+
+
 register(
     "data_scale.accumulated_step",
     lesson=LESSON,
@@ -123,6 +146,11 @@ register(
     cases=_accum_cases,
     outputs=("w",),
     arg_names=("w", "micro_batches", "lr"),
+    model=_accum_model,
+    knobs=(
+        Knob("accumulate", ("=",), "Your accumulator keeps only the last micro-batch: it is assigned (=) on "
+             "each pass where it must be added to (+=), so the earlier micro-batches are lost."),
+    ),
     variants=(
         Variant("forgot_divide_by_k", _no_divide_by_k,
                 "You added the k micro-batch mean gradients without dividing: the step is k times too large."),

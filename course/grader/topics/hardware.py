@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...hardware import linear_intensity
 from ..cases import Case
-from ..registry import Variant, register
+from ..registry import Knob, Variant, register
 
 LESSON = "14_hardware"
 
@@ -42,6 +42,13 @@ def _weights_only(N, D, M, itemsize=4, bias=True):
     return f, b, f / b
 
 
+def _intensity_model(N, D, M, itemsize=4, bias=True, bias_flops=True, bias_bytes=True):
+    """The linear layer's counts with the bias's two contributions as switches."""
+    flops = 2 * N * D * M + (N * M if bias and bias_flops else 0)
+    nbytes = itemsize * (N * D + D * M + N * M + (M if bias and bias_bytes else 0))
+    return flops, nbytes, flops / nbytes
+
+
 register(
     "hardware.linear_intensity",
     lesson=LESSON,
@@ -50,6 +57,13 @@ register(
     cases=_cases,
     outputs=("flops", "bytes", "intensity"),
     arg_names=("N", "D", "M", "itemsize", "bias"),
+    model=_intensity_model,
+    knobs=(
+        Knob("bias_bytes", (False,), "Your bytes leave out the bias: b (M numbers) is read from memory too, "
+             "so with a bias add M * itemsize bytes."),
+        Knob("bias_flops", (False,), "Your FLOPs leave out the bias: adding b to every output costs N * M "
+             "additions more."),
+    ),
     variants=(
         Variant("no_factor_2", _no_factor_2,
                 "Each term of a dot product is a multiply AND an add: the matrix product costs 2 N D M FLOPs."),

@@ -11,7 +11,7 @@ from ...gradients import layer_grad_norms
 from ...init import kaiming_std, xavier_std
 from ...layers import linear_backward, prelu_backward, prelu_forward, residual_backward, residual_forward
 from ..cases import Case, away_from_zero, randn, sizes
-from ..registry import Variant, register
+from ..registry import Knob, Variant, register
 from ..runner import Backward
 
 LESSON = "09_initialization"
@@ -173,6 +173,15 @@ register(
         "Return (out, cache) with cache = (x, alpha).",
     ),
 )
+def _prelu_backward_model(dout, cache, dx_mask="x <= 0", dalpha_mask="x <= 0"):
+    """PReLU's backward with its two masks as switches (the reference with the defaults)."""
+    x, alpha = cache
+    masks = {"x <= 0": x <= 0, "x > 0": x > 0}
+    dx = np.where(masks[dx_mask], alpha * dout, dout)
+    dalpha = np.where(masks[dalpha_mask], dout * x, 0.0).sum(axis=0)
+    return dx, (dalpha.sum(keepdims=True) if alpha.shape[0] == 1 else dalpha)
+
+
 register(
     "init.prelu_backward",
     lesson=LESSON,
@@ -182,6 +191,14 @@ register(
     outputs=("dx", "dalpha"),
     arg_names=("x", "alpha"),
     protocol=Backward(prelu_forward),
+    model=_prelu_backward_model,
+    knobs=(
+        Knob("dx_mask", ("x > 0",), "Your dx uses alpha on the wrong side: it is alpha * dout where x > 0 "
+             "and dout elsewhere. The slope alpha belongs to the NEGATIVE side: dx = dout where x > 0, "
+             "alpha * dout where x <= 0."),
+        Knob("dalpha_mask", ("x > 0",), "Your dalpha adds dout * x over the entries where x > 0; alpha only "
+             "acts where x <= 0, so only those entries contribute: np.where(x <= 0, dout * x, 0)."),
+    ),
     variants=(
         Variant("dalpha_not_summed", _prelu_dalpha_not_summed,
                 "Your dalpha has one value per entry of x; alpha is shared by every example (and, "
@@ -239,6 +256,15 @@ def _residual_no_relu_mask(dout, cache):
     return dout + dx_F, dW1, db1, dW2, db2
 
 
+def _residual_backward_model(dout, cache, relu_mask_from="z", dW2_from="a"):
+    """The residual block's backward with two choices as switches: where the ReLU mask is read
+    (the pre-activation z) and which activation multiplies dout in dW2 (the ReLU's output a)."""
+    x, W1, b1, z, a, W2, b2 = cache
+    da = dout @ W2.T
+    dz = da * ({"z": z, "da": da, "dout @ W2.T": da}[relu_mask_from] > 0)
+    return dout + dz @ W1.T, x.T @ dz, dz.sum(axis=0), {"a": a, "z": z}[dW2_from].T @ dout, dout.sum(axis=0)
+
+
 register(
     "init.residual_backward",
     lesson=LESSON,
@@ -248,6 +274,13 @@ register(
     outputs=("dx", "dW1", "db1", "dW2", "db2"),
     arg_names=("x", "W1", "b1", "W2", "b2"),
     protocol=Backward(residual_forward),
+    model=_residual_backward_model,
+    knobs=(
+        Knob("relu_mask_from", ("da",), "Your ReLU mask is read from the gradient (da > 0); the ReLU "
+             "passes the gradient where its INPUT was positive: dz = da * (z > 0), with z from the cache."),
+        Knob("dW2_from", ("z",), "Your dW2 uses z, the pre-activation, where the ReLU's output belongs: "
+             "the second layer reads a = relu(z), so dW2 = a.T @ dout."),
+    ),
     variants=(
         Variant("no_skip_gradient", _residual_no_skip,
                 "Your dx only has the gradient through F; y = x + F(x) also depends on x directly, so "

@@ -9,7 +9,7 @@ from ...layers import batchnorm_backward, batchnorm_forward, layernorm_backward,
 from ...layers.normalization import update_running_stats
 from ..cases import Case, randn, sizes
 from ..lesson_protocols import WithRunningStats
-from ..registry import Variant, register
+from ..registry import Knob, Variant, register
 from ..runner import Backward
 
 LESSON = "10_normalization"
@@ -80,6 +80,13 @@ _REVERSED = ("You weighted the running statistics the other way round. In PyTorc
              "the weight of the NEW batch: running = (1 - momentum) * running + momentum * batch (momentum "
              "= 0.1 keeps 90% of the old value).")
 
+def _running_model(running_mean, running_var, x, momentum=0.1, spread="unbiased variance"):
+    """The running statistics with the batch's spread as a switch."""
+    N = x.shape[0]
+    batch = {"unbiased variance": x.var(axis=0) * N / (N - 1), "standard deviation": x.std(axis=0, ddof=1)}[spread]
+    return ((1 - momentum) * running_mean + momentum * x.mean(axis=0), (1 - momentum) * running_var + momentum * batch)
+
+
 register(
     "normalization.running_stats",
     lesson=LESSON,
@@ -88,6 +95,11 @@ register(
     cases=_running_cases,
     outputs=("running_mean", "running_var"),
     arg_names=("running_mean", "running_var", "x", "momentum"),
+    model=_running_model,
+    knobs=(
+        Knob("spread", ("standard deviation",), "Your running_var is fed the batch's standard deviation; it "
+             "tracks the VARIANCE (unbiased: np.var(x, axis=0, ddof=1)), the square of the standard deviation."),
+    ),
     variants=(
         Variant("biased_running_var", _biased, _UNBIASED),
         Variant("momentum_reversed", _reversed, _REVERSED),
@@ -155,6 +167,39 @@ def _bn_train_formula_in_eval(dout, cache):
     return batchnorm_backward(dout, (x_hat, gamma, inv_std, "train"))
 
 
+def _normalise_backward_model(dout, x_hat, gamma, inv_std, axis, train=True, gamma_in_dx=True, scaled_by="inv_std"):
+    """The backward of a normalisation over ``axis`` with its choices as switches: whether dx_hat
+    carries gamma, and what the bracket is multiplied by (the reference: inv_std / K)."""
+    K = x_hat.shape[axis]
+    dx_hat = dout * gamma if gamma_in_dx else dout
+    if train:
+        bracket = K * dx_hat - dx_hat.sum(axis=axis, keepdims=True) - x_hat * (dx_hat * x_hat).sum(
+            axis=axis, keepdims=True)
+        dx = {"inv_std": inv_std, "inv_std ** 2": inv_std**2}[scaled_by] / K * bracket
+    else:
+        dx = dx_hat * inv_std
+    return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+
+
+def _bn_backward_model(dout, cache, **knobs):
+    x_hat, gamma, inv_std, mode = cache
+    return _normalise_backward_model(dout, x_hat, gamma, inv_std, 0, mode == "train", **knobs)
+
+
+def _ln_backward_model(dout, cache, **knobs):
+    x_hat, gamma, inv_std = cache
+    return _normalise_backward_model(dout, x_hat, gamma, inv_std, 1, **knobs)
+
+
+#: the choices of a normalisation's backward (batch norm over the batch, layer norm over the features)
+_NORM_KNOBS = (
+    Knob("gamma_in_dx", (False,), "Your dx leaves gamma out: the output is gamma * x_hat + beta, so the "
+         "gradient reaching x_hat is dx_hat = dout * gamma, and every term of dx is built from dx_hat."),
+    Knob("scaled_by", ("inv_std ** 2",), "Your dx is multiplied by 1 / (var + eps) where 1 / sqrt(var + eps) "
+         "belongs: x_hat = (x - mean) * inv_std, so dx carries inv_std once."),
+)
+
+
 register(
     "normalization.batchnorm_backward",
     lesson=LESSON,
@@ -164,6 +209,10 @@ register(
     outputs=("dx", "dgamma", "dbeta"),
     arg_names=("x", "gamma", "beta", "bn_param"),
     protocol=Backward(batchnorm_forward, wrt=(0, 1, 2)),
+    model=_bn_backward_model,
+    knobs=(
+        *_NORM_KNOBS,
+    ),
     variants=(
         Variant("missing_mean_terms", _bn_no_mean_terms,
                 "Your dx treats the batch mean and variance as constants (dx = dout * gamma / std). In train "
@@ -253,6 +302,9 @@ def _ln_no_mean_terms(dout, cache):
     return dout * gamma * inv_std, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
 
 
+
+
+
 register(
     "normalization.layernorm_backward",
     lesson=LESSON,
@@ -262,6 +314,10 @@ register(
     outputs=("dx", "dgamma", "dbeta"),
     arg_names=("x", "gamma", "beta"),
     protocol=Backward(layernorm_forward),
+    model=_ln_backward_model,
+    knobs=(
+        *_NORM_KNOBS,
+    ),
     variants=(
         Variant("batch_axis_sums", _ln_batch_sums,
                 "Your dx sums over the batch (axis 0), as batch norm does; layer norm's statistics are per "

@@ -8,7 +8,7 @@ import numpy as np
 from ...precision import float16_round_trip, round_trip, update_scale
 from ..cases import Case
 from ..lesson_protocols import ScalerTrajectory
-from ..registry import Variant, register
+from ..registry import Knob, Variant, register
 
 LESSON = "14_hardware"
 
@@ -30,6 +30,9 @@ def _fp16_cases(rng):
              note="tiny values: some underflow to 0, some become subnormal; an exact 0"),
         Case((np.concatenate([_values(rng, 5, -10, 6), [0.0, -0.0]]).reshape(7, 1),),
              note="a mix from 1e-10 to 1e6, shape (7, 1)"),
+        Case((np.array([65504.0, 65510.0, -65519.0, 65520.0, np.inf, -np.inf, 2.0**-25, 2.0**-25 * 1.01]),),
+             note="either side of the thresholds: 65510 and -65519 round to +-65504, 65520 to inf; "
+                  "infinite inputs; 2**-25 (half the smallest subnormal) rounds to 0, just above it does not"),
     ]
 
 
@@ -68,6 +71,16 @@ def _bfloat16_instead(x):
     return round_trip(x, "bfloat16")
 
 
+def _fp16_model(x, overflow_test="became inf"):
+    """The float16 report with the overflow test as a switch: what rounding gives (the reference),
+    or a comparison with the largest finite value."""
+    out = float16_round_trip(x)
+    if overflow_test == "|x| > 65504":
+        x = np.asarray(x, dtype=np.float64)
+        out["overflow"] = np.int64(np.sum(np.isfinite(x) & (np.abs(x) > 65504.0)))
+    return out
+
+
 register(
     "precision.fp16_round_trip",
     lesson=LESSON,
@@ -76,6 +89,12 @@ register(
     cases=_fp16_cases,
     outputs=("report",),
     arg_names=("x",),
+    model=_fp16_model,
+    knobs=(
+        Knob("overflow_test", ("|x| > 65504",), "You counted overflow as |x| > 65504, the largest finite "
+             "float16; but values up to 65520 round DOWN to 65504 (round to nearest). Overflow is what the "
+             "cast shows: finite x whose back is inf, np.isfinite(x) & np.isinf(back)."),
+    ),
     variants=(
         Variant("overflow_underflow_swapped", _swapped,
                 "You swapped overflow and underflow: overflow is a finite value too LARGE for float16 "

@@ -10,7 +10,7 @@ from ...preprocessing import augment_digits, shift_image, standardize_splits
 from ...regularization import EarlyStopping, l1_penalty, l2_penalty
 from ..cases import Case, randn, sizes
 from ..lesson_protocols import StoppingRun
-from ..registry import Variant, register
+from ..registry import Knob, Variant, register
 from ..runner import Backward
 from ._stopping import _MinOnly, _NoMinDelta, _NotCopied, _OffByOne, _stop_cases, _TiesImprove
 
@@ -144,6 +144,14 @@ def _dropout_keep_prob(x, p, train=True, rng=None):
     return x * (_draw(x, rng) < p) / p, None
 
 
+def _dropout_model(x, p, train=True, rng=None, kept_scaled_by="1 / (1 - p)"):
+    """Inverted dropout with the scale of the kept units as a switch."""
+    if not train or p == 0:
+        return x, None
+    scale = {"1 / (1 - p)": 1 / (1 - p) if p < 1 else 0.0, "1 / p": 1 / p}[kept_scaled_by]
+    return x * (_draw(x, rng) >= p) * scale, None
+
+
 register(
     "regularization.dropout_forward",
     lesson=LESSON,
@@ -152,6 +160,11 @@ register(
     cases=_dropout_cases,
     outputs=("out", None),
     arg_names=("x", "p"),
+    model=_dropout_model,
+    knobs=(
+        Knob("kept_scaled_by", ("1 / p",), "You scaled the kept units by 1 / p; p is the probability of "
+             "DROPPING a unit, so a unit is kept with probability 1 - p and the kept ones are divided by 1 - p."),
+    ),
     variants=(
         Variant("not_scaled", _dropout_not_scaled,
                 "You dropped the units but did not scale the kept ones: divide them by 1 - p, so that the "
@@ -280,6 +293,13 @@ def _zero_std(X_train, X_val, X_test):
     return tuple((X - m) / s for X in (X_train, X_val, X_test))
 
 
+def _standardize_model(X_train, X_val, X_test, divide_by="std"):
+    """The standardiser with what it divides by as a switch."""
+    m, s = X_train.mean(axis=0), {"std": X_train.std(axis=0), "variance": X_train.var(axis=0)}[divide_by]
+    s = np.where(s > 0, s, 1.0)
+    return tuple((X - m) / s for X in (X_train, X_val, X_test))
+
+
 register(
     "regularization.standardize_splits",
     lesson=LESSON,
@@ -288,6 +308,11 @@ register(
     cases=_split_cases,
     outputs=("train", "val", "test"),
     arg_names=("X_train", "X_val", "X_test"),
+    model=_standardize_model,
+    knobs=(
+        Knob("divide_by", ("variance",), "You divided by the variance; standardising divides by the standard "
+             "deviation, X_train.std(axis=0), so that every feature ends with spread 1."),
+    ),
     variants=(
         Variant("fit_on_all_data", _fit_on_all,
                 "You computed the mean and std on all the data: the validation and test sets leak into "

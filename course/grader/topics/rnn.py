@@ -6,7 +6,7 @@ import numpy as np
 
 from ...layers.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 from ..cases import Case, randn, sizes
-from ..registry import Variant, register
+from ..registry import Knob, Variant, register
 from ..runner import Backward
 
 LESSON = "16_conv_rnn"
@@ -32,12 +32,19 @@ def _step_variant(da_rule="right", dWh_from="prev_h", db_axis=0):
             da = dnext_h * (1 - next_h**2)
         elif da_rule == "prev_h":
             da = dnext_h * (1 - prev_h**2)
+        elif da_rule == "1 - next_h":
+            da = dnext_h * (1 - next_h)
         else:
             da = dnext_h
         dWh = (prev_h if dWh_from == "prev_h" else next_h).T @ da
         return da @ Wx.T, da @ Wh.T, x.T @ da, dWh, da.sum(axis=db_axis)
 
     return backward
+
+
+def _step_model(dnext_h, cache, **switches):
+    """One step's backward with its switches (see :func:`_step_variant`)."""
+    return _step_variant(**switches)(dnext_h, cache)
 
 
 register(
@@ -49,6 +56,11 @@ register(
     outputs=("dx", "dprev_h", "dWx", "dWh", "db"),
     arg_names=("x", "prev_h", "Wx", "Wh", "b"),
     protocol=Backward(rnn_step_forward),
+    model=_step_model,
+    knobs=(
+        Knob("da_rule", ("1 - next_h",), "Your tanh derivative is 1 - next_h; it is 1 - tanh(a)**2, the "
+             "SQUARE of the output: da = dnext_h * (1 - next_h**2)."),
+    ),
     variants=(
         Variant("no_tanh_backward", _step_variant(da_rule="none"),
                 "You passed dnext_h straight through the tanh: multiply by its derivative first, "
@@ -82,13 +94,14 @@ def _bptt_cases(rng):
     return out
 
 
-def _bptt_variant(carry=True, upstream="all", accumulate=True, backwards=True):
+def _bptt_variant(carry=True, upstream="all", accumulate=True, backwards=True, steps="0 .. T-1"):
     def backward(dh, cache):
         N, T, H = dh.shape
         D = cache[0][0].shape[1]
         dx, dprev = np.zeros((N, T, D)), np.zeros((N, H))
         grads = [np.zeros_like(cache[0][2]), np.zeros_like(cache[0][3]), np.zeros(H)]
-        for t in (reversed(range(T)) if backwards else range(T)):
+        visited = {"0 .. T-1": range(T), "1 .. T-1": range(1, T), "0 .. T-2": range(T - 1)}[steps]
+        for t in (reversed(visited) if backwards else visited):
             local = dh[:, t] if upstream == "all" or t == T - 1 else 0.0
             dx[:, t], dp, *gs = rnn_step_backward(local + (dprev if carry else 0.0), cache[t])
             dprev = dp
@@ -96,6 +109,11 @@ def _bptt_variant(carry=True, upstream="all", accumulate=True, backwards=True):
         return dx, dprev, *grads
 
     return backward
+
+
+def _bptt_model(dh, cache, **switches):
+    """Backpropagation through time with its switches (see :func:`_bptt_variant`)."""
+    return _bptt_variant(**switches)(dh, cache)
 
 
 register(
@@ -107,6 +125,13 @@ register(
     outputs=("dx", "dh0", "dWx", "dWh", "db"),
     arg_names=("x", "h0", "Wx", "Wh", "b"),
     protocol=Backward(rnn_forward),
+    model=_bptt_model,
+    knobs=(
+        Knob("steps", ("1 .. T-1", "0 .. T-2"), {
+            "1 .. T-1": "Your loop never visits step 0: reversed(range(1, T)) stops one step early. Walk "
+                        "every step, for t in reversed(range(T)), so step 0's gradients (and dh0) are there.",
+            "0 .. T-2": "Your loop skips the last step T-1: start at t = T - 1, for t in reversed(range(T))."}),
+    ),
     variants=(
         Variant("dh_not_carried", _bptt_variant(carry=False),
                 "Each of your steps only gets dh[:, t], its own loss's gradient: the gradient coming "

@@ -16,7 +16,7 @@ from ...quasi_newton import armijo, hessian_vector_product, two_loop
 from ..cases import Case, randn
 from ..compare import Diagnosis
 from ..lesson_protocols import OBJECTIVES, WithFunction
-from ..registry import Variant, register
+from ..registry import Knob, Variant, register
 
 LESSON = "15_second_order"
 
@@ -151,14 +151,20 @@ def _two_loop_variant(rho="right", order="right", gamma="newest", alpha="right",
             a[i] = r_[i] * (S[i] @ q)
             q = q - a[i] * Y[i] if update_q else q
             seen.append(a[i])
-        j = -1 if gamma == "newest" else 0
-        r = (S[j] @ Y[j]) / (Y[j] @ Y[j]) * q if gamma != "none" else q.copy()
+        j = 0 if gamma == "oldest" else -1
+        sy_j, yy_j = S[j] @ Y[j], Y[j] @ Y[j]
+        r = {"none": 1.0, "inverted": yy_j / sy_j}.get(gamma, sy_j / yy_j) * q
         for n, i in enumerate(second):
             ai = seen[n] if alpha == "in_order_seen" else a[i]
             r = r + (ai - r_[i] * (Y[i] @ r)) * S[i]
         return sign * r
 
     return variant
+
+
+def _two_loop_model(g, S, Y, **switches):
+    """The two-loop recursion with its switches (see :func:`_two_loop_variant`)."""
+    return _two_loop_variant(**switches)(g, S, Y)
 
 
 register(
@@ -168,6 +174,11 @@ register(
     reference=two_loop,
     cases=_two_loop_cases,
     arg_names=("g", "S", "Y"),
+    model=_two_loop_model,
+    knobs=(
+        Knob("gamma", ("inverted",), "Your initial scaling is upside down: gamma = y.y / s.y where it is "
+             "s.y / y.y (of the newest pair), the inverse curvature along the last step."),
+    ),
     variants=(
         Variant("rho_not_inverted", _two_loop_variant(rho="not_inverted"),
                 "Your rho is y.s; it is its inverse, rho_i = 1 / (y_i . s_i)."),
