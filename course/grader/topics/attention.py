@@ -18,7 +18,7 @@ from ...layers.attention import (
 )
 from ...layers.transformer import BLOCK_PARAMS, transformer_block_backward, transformer_block_forward
 from ..cases import Case, randn, sizes
-from ..registry import Variant, register
+from ..registry import Knob, Variant, register
 from ..runner import Backward
 
 LESSON = "17_attention"
@@ -48,18 +48,26 @@ def _softmax(s, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def _attention_variant(scale="sqrt", axis=-1, mask_after=False, masked_score=-np.inf):
+def _attention_variant(scale="sqrt", axis=-1, mask_after=False, masked_score=-np.inf, mask_means="attend"):
     def forward(q, k, v, mask=None):
-        d = q.shape[-1]
-        s = q @ np.swapaxes(k, -1, -2) / {"sqrt": math.sqrt(d), "none": 1.0, "d": d}[scale]
+        d, keys = q.shape[-1], k.shape[-2]
+        s = q @ np.swapaxes(k, -1, -2) / {"sqrt": math.sqrt(d), "none": 1.0, "d": d, "sqrt(Tk)": math.sqrt(keys)}[scale]
+        fill = masked_score
+        if mask is not None and mask_means == "hide":
+            mask, fill = ~np.asarray(mask, dtype=bool), -1e30  # a row with every key hidden: uniform
         if mask is not None and not mask_after:
-            s = np.where(mask, s, masked_score)
+            s = np.where(mask, s, fill)
         P = _softmax(s, axis)
         if mask is not None and mask_after:
             P = P * mask
         return P @ v, None
 
     return forward
+
+
+def _attention_model(q, k, v, mask=None, **switches):
+    """Attention's forward with its switches (see :func:`_attention_variant`)."""
+    return _attention_variant(**switches)(q, k, v, mask)
 
 
 register(
@@ -70,6 +78,14 @@ register(
     cases=_attention_cases,
     outputs=("out", None),
     arg_names=("q", "k", "v"),
+    model=_attention_model,
+    knobs=(
+        Knob("scale", ("sqrt(Tk)",), "You divided the scores by the square root of the number of KEYS; the "
+             "scale is 1 / sqrt(d), with d = q.shape[-1] the size of each query and key vector."),
+        Knob("mask_means", ("hide",), "Your mask works the other way round: you hid the keys where mask is "
+             "True. True means 'may attend': keep those scores and set the others to -inf, "
+             "np.where(mask, scores, -np.inf)."),
+    ),
     variants=(
         Variant("missing_scale", _attention_variant(scale="none"),
                 "You did not scale the scores: divide q @ k^T by sqrt(d), d = q.shape[-1], so that "
@@ -102,7 +118,7 @@ def _backward_cases(rng):
     ]
 
 
-def _attention_backward_variant(jacobian="right", scaled=True):
+def _attention_backward_variant(jacobian="right", scaled=True, dq_scaled=True, dk_scaled=True):
     def backward(dout, cache):
         q, k, v, P = cache
         scale = 1.0 / math.sqrt(q.shape[-1]) if scaled else 1.0
@@ -112,9 +128,15 @@ def _attention_backward_variant(jacobian="right", scaled=True):
             dS = P * dP
         else:
             dS = P * (dP - np.sum(dP * P, axis=-1 if jacobian == "right" else -2, keepdims=True))
-        return dS @ k * scale, np.swapaxes(dS, -1, -2) @ q * scale, dv
+        dq, dk = dS @ k * scale, np.swapaxes(dS, -1, -2) @ q * scale
+        return dq if dq_scaled else dq / scale, dk if dk_scaled else dk / scale, dv
 
     return backward
+
+
+def _attention_backward_model(dout, cache, **switches):
+    """Attention's backward with its switches (see :func:`_attention_backward_variant`)."""
+    return _attention_backward_variant(**switches)(dout, cache)
 
 
 register(
@@ -126,6 +148,14 @@ register(
     outputs=("dq", "dk", "dv"),
     arg_names=("q", "k", "v"),
     protocol=Backward(attention_forward),
+    model=_attention_backward_model,
+    knob_pairs=False,  # both scales missing is the registered missing_scale_backward
+    knobs=(
+        Knob("dq_scaled", (False,), "Your dq misses the 1 / sqrt(d) of the forward (your dk has it): the "
+             "scores were q @ k^T / sqrt(d), so dq = dS @ k / sqrt(d)."),
+        Knob("dk_scaled", (False,), "Your dk misses the 1 / sqrt(d) of the forward (your dq has it): the "
+             "scores were q @ k^T / sqrt(d), so dk = dS^T @ q / sqrt(d)."),
+    ),
     variants=(
         Variant("softmax_jacobian_diagonal", _attention_backward_variant(jacobian="diagonal"),
                 "Your dS = P * dP keeps only the diagonal of the softmax Jacobian; each weight depends "

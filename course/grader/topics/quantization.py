@@ -12,7 +12,7 @@ import numpy as np
 
 from ...quantization import dequantize, fake_quant_backward, fake_quant_forward, qparams, quantize
 from ..cases import Case, randn
-from ..registry import Variant, register
+from ..registry import Knob, Variant, register
 from ..runner import Backward
 from ._numeric import as_floats
 
@@ -41,6 +41,12 @@ def _qp(scale_of=None, zp_of=None, widen=True):
     return f
 
 
+def _qparams_model(x_min, x_max, qmin=0, qmax=255, levels="qmax - qmin"):
+    """The scale and zero point with the number of steps as a switch."""
+    steps = {"qmax - qmin": qmax - qmin, "qmax - qmin + 1": qmax - qmin + 1}[levels]
+    return _qp(scale_of=lambda lo, hi, a, b: max((hi - lo) / steps, 1.1920928955078125e-07))(x_min, x_max, qmin, qmax)
+
+
 register(
     "quantization.qparams",
     lesson=LESSON,
@@ -50,6 +56,12 @@ register(
     outputs=("scale", "zero_point"),
     arg_names=("x_min", "x_max", "qmin", "qmax"),
     judge=as_floats,
+    model=_qparams_model,
+    knobs=(
+        Knob("levels", ("qmax - qmin + 1",), "Your scale divides the range by qmax - qmin + 1, the number of "
+             "LEVELS; the range is split into qmax - qmin STEPS between the first level and the last "
+             "(255 for 8 bits), so scale = (x_max - x_min) / (qmax - qmin)."),
+    ),
     variants=(
         Variant("scale_from_max", _qp(scale_of=lambda lo, hi, qmin, qmax: max(-lo, hi) / (qmax - qmin)),
                 "Your scale is max(|x|) / (qmax - qmin); affine quantization spreads the whole range over the "
@@ -177,6 +189,14 @@ def _ste(region):
     return backward
 
 
+def _ste_model(dout, cache, passes="inside"):
+    """The straight-through estimator with where it passes the gradient as a switch."""
+    x, scale, zp, qmin, qmax = cache
+    q = np.round(x / scale) + zp
+    inside = (q >= qmin) & (q <= qmax)
+    return dout * (inside if passes == "inside" else ~inside)
+
+
 register(
     "quantization.fake_quant_backward",
     lesson=LESSON,
@@ -185,6 +205,12 @@ register(
     cases=_ste_cases,
     outputs=("dx",),
     protocol=Backward(fake_quant_forward, wrt=(0,)),
+    model=_ste_model,
+    knobs=(
+        Knob("passes", ("outside",), "Your mask is the wrong way round: you pass the gradient where the forward "
+             "CLAMPED and block it where the value was representable. Pass dout where qmin <= q <= qmax "
+             "(q = round(x / scale) + zero_point), 0 elsewhere."),
+    ),
     variants=(
         Variant("passes_outside_range", lambda dout, cache: dout * 1.0,
                 "You passed the gradient everywhere, also where the forward clamped: there the output does "
