@@ -45,6 +45,7 @@ class Variant:
     fn: Callable
     message: str
     options: tuple = ()  # ((key, value), ...) passed to the protocol's run
+    knobs: tuple = ()  # ((knob name, value), ...) for a variant made from the exercise's knobs
 
 
 @dataclass(frozen=True)
@@ -85,13 +86,13 @@ def knob_variants(model: Callable, knobs: tuple, pairs: bool = True) -> tuple:
         for value in knob.values:
             name = knob.name if len(knob.values) == 1 else f"{knob.name}={value}"
             singles.append((knob, value, name))
-    out = [Variant(name, _turned(model, {k.name: v}), k.says(v)) for k, v, name in singles]
+    out = [Variant(name, _turned(model, {k.name: v}), k.says(v), knobs=((k.name, v),)) for k, v, name in singles]
     if pairs:
         for i, (k1, v1, n1) in enumerate(singles):
             for k2, v2, n2 in singles[i + 1:]:
                 if k1.name != k2.name:
                     out.append(Variant(f"{n1}+{n2}", _turned(model, {k1.name: v1, k2.name: v2}),
-                                       f"{k1.says(v1)} And: {k2.says(v2)}"))
+                                       f"{k1.says(v1)} And: {k2.says(v2)}", knobs=((k1.name, v1), (k2.name, v2))))
     return tuple(out)
 
 
@@ -100,7 +101,6 @@ def _turned(model, settings):
         return model(*args, **kwargs, **settings)
 
     turned.__name__ = getattr(model, "__name__", "model")
-    turned.knobs = dict(settings)
     return turned
 
 
@@ -223,7 +223,8 @@ def register(
     made = knob_variants(model, tuple(knobs), knob_pairs) if knobs else ()
     names = [v.name for v in (*variants, *made)]
     if len(set(names)) != len(names):
-        raise ValueError(f"register({id!r}): two variants share a name: {sorted(n for n in names if names.count(n) > 1)}")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"register({id!r}): two variants share a name: {twice}")
     ex = Exercise(
         id=id,
         lesson=lesson,
