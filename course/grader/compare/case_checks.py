@@ -127,8 +127,10 @@ def diag_variants(ctx: Context) -> list[Diagnosis]:
         # verified: the variant gives every graded output the learner gave (the right ones too),
         # so it never claims a mistake in an output the learner got right
         if matches(ex, ctx.outcome.outputs, v, None) and not matches(ex, ctx.reference.outputs, v, ctx.failing):
-            found.append(Diagnosis(variant.name, variant.message))
-    return found
+            found.append((variant, Diagnosis(variant.name, variant.message)))
+    # the simplest explanation: a pair of knobs is not named where one of its knobs alone fits
+    single = {v.knobs for v, _ in found if len(v.knobs) == 1}
+    return [d for v, d in found if len(v.knobs) < 2 or not any((k,) in single for k in v.knobs)]
 
 
 def variant_reproduces_probes(ctx, name) -> bool:

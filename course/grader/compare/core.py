@@ -34,6 +34,7 @@ __all__ = [
     "TABLE",
     "compare",
     "compare_case",
+    "drop_unverified_variants",
     "check_output",
     "compare_outputs",
     "compare_value",
@@ -101,6 +102,40 @@ def compare(exercise, case_list, outcomes, reference_outcomes) -> list[CaseResul
         compare_case(exercise, i, c, o, r)
         for i, (c, o, r) in enumerate(zip(case_list, outcomes, reference_outcomes))
     ]
+    drop_unverified_variants(exercise, results, outcomes, reference_outcomes)
     reconcile(results)  # across cases: consistent factors; an explanation of every case wins
     return results
 
+
+def drop_unverified_variants(exercise, results, outcomes, references) -> None:
+    """A variant (or a knob) is a claim about the learner's code. It is *verified* when it
+    reproduces every failing case on which it can be told from the reference. Where one variant
+    is verified, the variants that match only some cases are coincidences of those cases' numbers
+    and are named nowhere; where none is, a partial match is kept, with the cases it does not
+    explain said in its message (the learner may have more than one thing to fix)."""
+    from .case_checks import matches
+
+    failing = [i for i, r in enumerate(results) if not r.passed and r.error is None]
+    partial = {}  # variant name -> the failing cases it could explain but does not
+    for v in exercise.variants:
+        named = [i for i in failing if any(d.name == v.name for d in results[i].diagnoses)]
+        if not named:
+            continue
+        partial[v.name] = [
+            i for i in failing if i not in named and outcomes[i].outputs is not None
+            and (references[i].extra.get("variants") or {}).get(v.name) is not None
+            and not matches(exercise, references[i].outputs, references[i].extra["variants"][v.name], None)
+        ]
+    verified = any(not unexplained for unexplained in partial.values())
+    for name, unexplained in partial.items():
+        if not unexplained:
+            continue
+        for r in results:
+            if verified:
+                r.diagnoses = [d for d in r.diagnoses if d.name != name]
+            else:
+                cases = ", ".join(str(i + 1) for i in unexplained)
+                for d in r.diagnoses:
+                    if d.name == name and "This explains this case but not" not in d.message:
+                        d.message += (f" (This explains this case but not case{'s' if len(unexplained) > 1 else ''} "
+                                      f"{cases}: something else differs there too.)")

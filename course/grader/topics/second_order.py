@@ -254,6 +254,18 @@ def _one_step_off(ctx):
     return None
 
 
+def _armijo_model(f, w, g, p, t0=1.0, c=1e-4, beta=0.5, max_steps=50, accept="<="):
+    """Backtracking with the direction of its test as a switch."""
+    slope = float(g @ p)
+    test = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b}[accept]
+    f0, t = float(f(w)), float(t0)
+    for _ in range(max_steps):
+        if test(float(f(w + t * p)), f0 + c * t * slope):
+            break
+        t *= beta
+    return t
+
+
 register(
     "second_order.armijo",
     lesson=LESSON,
@@ -264,6 +276,12 @@ register(
     arg_names=("f", "w", "g", "p"),
     protocol=WithFunction("value"),
     diagnoses=(_one_step_off,),
+    model=_armijo_model,
+    knobs=(
+        Knob("accept", (">=",), "Your test is the wrong way round: you stop at the first t with f(w + t p) >= "
+             "f(w) + c t g.p, a step that does NOT decrease f enough. Keep shrinking while f(w + t p) > "
+             "f(w) + c t g.p, and accept the first t with f(w + t p) <= f(w) + c t g.p."),
+    ),
     variants=(
         Variant("armijo_sign", _armijo_variant(lambda f1, f0, c, t, g, p: f1 <= f0 - c * t * (g @ p)),
                 "Your condition accepts steps that increase f: g.p is negative along a descent "
