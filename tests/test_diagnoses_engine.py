@@ -97,3 +97,52 @@ def test_a_factor_that_changes_from_case_to_case_is_not_claimed():
     r = check("gradients.clip_grad_norm", clip_grad_norm)
     assert not r.passed and "factor" not in r.diagnosis_names, str(r)
     assert "returns_argument" not in r.diagnosis_names  # inf == inf is no evidence
+
+
+# ---- issue 26: exceptions from the learner frame's shapes; NaN advice that fits the line ----------
+
+
+def _conv_pads_every_axis(x, w, b, stride=1, pad=0):
+    xp = np.pad(x, pad)  # the batch and channel axes grow too
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    Ho, Wo = 1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride
+    out = np.zeros((N, F, Ho, Wo))
+    for i in range(Ho):
+        for j in range(Wo):
+            win = xp[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+            out[:, :, i, j] = np.tensordot(win, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    return out, None
+
+
+def test_an_error_inside_numpy_is_explained_by_the_arrays_of_the_learners_own_line():
+    r = check("conv.conv2d_forward", _conv_pads_every_axis, record=False)
+    assert "padded_every_axis" in r.diagnosis_names, str(r)
+    text = " ".join(d.message for d in r.diagnoses if d.name == "padded_every_axis")
+    assert "Your xp, of shape" in text and "grown by 2 along EVERY axis" in text
+    assert "np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))" in text
+
+
+def test_a_shape_error_with_no_grown_array_is_not_called_padding():
+    def wrong_reshape(x, w, b, stride=1, pad=0):
+        return np.tensordot(x, w, axes=([1, 2], [2, 3])), None
+
+    r = check("conv.conv2d_forward", wrong_reshape, record=False)
+    assert "padded_every_axis" not in r.diagnosis_names
+
+
+def test_nan_from_a_row_masked_entirely_is_not_told_to_subtract_the_max_it_already_subtracts():
+    import math
+
+    def mask_reversed(q, k, v, mask=None):
+        s = q @ np.swapaxes(k, -1, -2) / math.sqrt(q.shape[-1])
+        if mask is not None:
+            s = np.where(mask, -np.inf, s)
+        s = s - s.max(axis=-1, keepdims=True)
+        P = np.exp(s)
+        return P / P.sum(-1, keepdims=True) @ v, None
+
+    r = check("attention.forward", mask_reversed, record=False)
+    text = " ".join(d.message for d in r.diagnoses if d.name == "nonfinite_op")
+    assert "already subtracts the maximum" in text and "row masked entirely" in text
+    assert "(subtract the maximum first)" not in text

@@ -57,6 +57,16 @@ def test_wire_round_trip_keeps_types_and_values(tmp_path):
     assert got[:2] == [True, "text"] and np.isnan(got[2]) and got[3] == complex(1, -1) and got[4] == 7
 
 
+def test_wire_carries_the_learner_frames_shapes_with_an_error_and_bounds_them(tmp_path):
+    err = ErrorInfo("exception", "ValueError", "shape-mismatch for sum", "", "", {"xp": (6, 5, 9, 9), "w": (2, 3, 3, 3)})
+    wire.dump([Outcome(error=err)], tmp_path / "o.json")
+    back, _ = wire.load(tmp_path / "o.json")
+    assert back[0].error.shapes == {"xp": (6, 5, 9, 9), "w": (2, 3, 3, 3)}
+    for bad in ([["x", [1.5]]], [["x", [True]]], [["x", [-1]]], [[1, [2]]], [["x", [1] * 9]], [["x", [1]]] * 41):
+        with pytest.raises(wire.WireError, match="shapes"):
+            wire.load(_doc(tmp_path, [{"error": {"kind": "exception", "type": "E", "message": "m", "shapes": bad}}]))
+
+
 def test_wire_outcomes_grade_like_in_process_ones(tmp_path):
     ex = get("numpy.standardize")
     case_list = cases(ex, 3)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import sysconfig
 import traceback
 import warnings
 
@@ -22,6 +23,10 @@ from .outcome import ErrorInfo, Opaque
 __all__ = ["LearnerMistake", "capture", "call_learner", "plain", "fd_gradient"]
 
 _GRADER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # course/grader/
+#: where the libraries live: a frame there is NumPy's (or Python's), never the learner's own
+_LIBRARY_DIRS = tuple(sorted({os.path.abspath(p) + os.sep for k, p in sysconfig.get_paths().items()
+                              if k in ("stdlib", "platstdlib", "purelib", "platlib")}
+                             | {os.path.dirname(os.path.abspath(np.__file__)) + os.sep}))
 
 
 class LearnerMistake(Exception):
@@ -51,10 +56,13 @@ def capture(exc: BaseException, where: str = "") -> ErrorInfo:
 
 def _frame_shapes(exc) -> dict:
     """``{name: shape}`` of the arrays alive in the innermost learner frame (plain data: the
-    compare phase names the operands of a failed @ or broadcast with them)."""
+    compare phase names the operands of a failed @ or broadcast with them). Frames of the grader,
+    of NumPy and of the standard library are passed over: an error raised inside np.tensordot
+    is explained by the arrays of the learner's line that called it."""
     tb, frame = exc.__traceback__, None
     while tb is not None:
-        if not os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_GRADER_DIR):
+        path = os.path.abspath(tb.tb_frame.f_code.co_filename)
+        if not path.startswith(_GRADER_DIR) and not path.startswith(_LIBRARY_DIRS):
             frame = tb.tb_frame
         tb = tb.tb_next
     if frame is None:

@@ -153,6 +153,24 @@ ERROR_PATTERNS = (
 )
 
 
+def _grown(err, shapes, con, args):
+    """An array of the learner's frame that is an argument grown by the same amount along EVERY
+    axis (3 axes or more): ``np.pad(x, p)`` pads the batch and channel axes too."""
+    for name, shape in shapes.items():
+        for arg, a in args.items():
+            if name == arg or len(shape) != len(a) or len(a) < 3:
+                continue
+            grown = {int(s) - int(t) for s, t in zip(shape, a)}
+            if len(grown) == 1 and (d := grown.pop()) > 0:
+                keep = ", ".join(["(0, 0)"] * (len(a) - 2) + [f"({d // 2}, {d // 2})"] * 2)
+                return "padded_every_axis", (
+                    f"Your {name}, of shape {_fmt(shape)}, is {arg} {_fmt(a)} grown by {d} along EVERY axis, the "
+                    f"batch and channel axes too, so the shapes no longer fit ({err.message}). np.pad(x, p) "
+                    f"pads all axes; give one (before, after) pair per axis and pad only the last two: "
+                    f"np.pad({arg}, ({keep})).")
+    return None
+
+
 def explain_error(ctx):
     """``(name, message)`` for the learner's exception, when the shapes or a pattern explain it."""
     err = ctx.outcome.error
@@ -160,6 +178,10 @@ def explain_error(ctx):
         return None
     shapes = dict(getattr(err, "shapes", {}) or {})
     con = contract(ctx.exercise, ctx.case)
+    args = {n: tuple(a.shape) for n, a in zip(ctx.exercise.arg_names, ctx.case.args) if isinstance(a, np.ndarray)}
+    found = _grown(err, shapes, con, args) if "shape" in err.message or "broadcast" in err.message else None
+    if found:
+        return found
     for name, (_, shape) in con.items():  # the arguments' own shapes, where the frame's are unknown
         shapes.setdefault(name, tuple(shape))
     for fn in (_matmul, _broadcast):
@@ -192,6 +214,10 @@ NONFINITE_ADVICE = {
     ("multiply", "invalid value"): "0 * inf is NaN: an inf made earlier (often by exp overflowing) met a 0.",
     ("subtract", "invalid value"): "inf - inf is NaN: two overflowed values were subtracted; keep the "
                                    "exponents small (subtract the maximum first).",
+    ("subtract", "invalid value", "max"): "inf - inf is NaN, and your line already subtracts the maximum: so "
+                                          "the maximum itself is -inf, every entry of that row is -inf. That "
+                                          "is a row masked entirely (no key left to attend to): check which "
+                                          "way your mask reads, True where a query MAY attend.",
     ("power", "overflow"): "a power overflows to inf: the base or the exponent is too large.",
 }
 
@@ -202,7 +228,8 @@ def explain_nonfinite(ctx):
     if not fp:
         return None
     op, kind, line = fp.get("op", ""), fp.get("kind", ""), fp.get("line", "")
-    advice = NONFINITE_ADVICE.get((op, kind))
+    advice = NONFINITE_ADVICE.get((op, kind, "max")) if "max" in line else None
+    advice = advice or NONFINITE_ADVICE.get((op, kind))
     if advice is None:
         return None
     at = f" at `{line}`" if line else ""

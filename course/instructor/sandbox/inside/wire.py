@@ -39,6 +39,7 @@ MAX_TEXT = 20_000  # characters of one string (tracebacks and messages are cut t
 MAX_JSON_BYTES = 16 * 2**20
 MAX_ARRAY_BYTES = 64 * 2**20  # all arrays of one file together
 _ERROR_KINDS = ("not_attempted", "exception", "mistake")
+MAX_SHAPES, MAX_NAME, MAX_DIMS = 40, 64, 8  # the learner frame's array shapes carried with an error
 _ARRAY_KINDS = "biufc"  # bool, signed, unsigned, float, complex: nothing that needs pickle
 
 
@@ -108,7 +109,9 @@ def _encode_error(e: ErrorInfo | None):
     if e is None:
         return None
     return {"kind": e.kind, "type": _text(e.type), "message": _text(e.message),
-            "traceback": _text(e.traceback), "where": _text(e.where)}
+            "traceback": _text(e.traceback), "where": _text(e.where),
+            "shapes": [[_text(str(n))[:MAX_NAME], [int(d) for d in s][:MAX_DIMS]]
+                       for n, s in list((e.shapes or {}).items())[:MAX_SHAPES]]}
 
 
 def encode(outcomes: list, meta: dict | None = None) -> tuple[bytes, list[bytes]]:
@@ -275,7 +278,22 @@ def _error(x) -> ErrorInfo | None:
         return None
     if not isinstance(x, dict) or x.get("kind") not in _ERROR_KINDS:
         raise WireError("bad error record")
-    return ErrorInfo(x["kind"], _str(x, "type")[:200], _str(x, "message"), _str(x, "traceback"), _str(x, "where"))
+    return ErrorInfo(x["kind"], _str(x, "type")[:200], _str(x, "message"), _str(x, "traceback"), _str(x, "where"),
+                     _shapes(x.get("shapes", [])))
+
+
+def _shapes(v) -> dict:
+    """The learner frame's ``{name: shape}``, bounded, names as plain text and sizes as ints."""
+    if not isinstance(v, list) or len(v) > MAX_SHAPES:
+        raise WireError("bad shapes of an error record")
+    out = {}
+    for item in v:
+        if (not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], str)
+                or not isinstance(item[1], list) or len(item[1]) > MAX_DIMS
+                or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < 2**40 for d in item[1])):
+            raise WireError("bad shapes of an error record")
+        out[clean_text(item[0][:MAX_NAME])] = tuple(item[1])
+    return out
 
 
 def load(path) -> tuple[list[Outcome], dict]:
