@@ -146,3 +146,20 @@ def test_nan_from_a_row_masked_entirely_is_not_told_to_subtract_the_max_it_alrea
     text = " ".join(d.message for d in r.diagnoses if d.name == "nonfinite_op")
     assert "already subtracts the maximum" in text and "row masked entirely" in text
     assert "(subtract the maximum first)" not in text
+
+
+def test_an_update_whose_step_is_a_constant_multiple_says_the_factor_it_saw():
+    def half_newton(w, grad, hessian):
+        return w - 0.5 * np.linalg.solve(hessian, grad)
+
+    r = check("second_order.newton_step", half_newton, record=False)
+    text = " ".join(d.message for d in r.diagnoses if d.name == "step_factor")
+    assert "Your step is 0.5 times the right one" in text, str(r)
+    assert "batch size" not in str(r)
+
+
+def test_a_step_that_is_not_a_multiple_is_not_called_one():
+    def gradient_step(w, grad, hessian):
+        return w - 0.1 * grad
+
+    assert "step_factor" not in check("second_order.newton_step", gradient_step, record=False).diagnosis_names

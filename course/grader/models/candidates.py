@@ -129,10 +129,18 @@ def _call_candidates(ex, case):
             new = dataclasses.replace(case, args=tuple(args[:i] + [p.default] + args[i + 1:]))
             out.append((new, f"Your result is what {p.name}={p.default!r} (the default) gives, but this case "
                              f"passes {p.name}={value!r}: your code ignores {p.name}."))
+        elif (p.default is inspect.Parameter.empty and isinstance(value, (int, float, np.floating))
+              and not isinstance(value, bool) and value not in (0, 1) and np.isfinite(value)):
+            new = dataclasses.replace(case, args=tuple(args[:i] + [type(value)(1)] + args[i + 1:]))
+            out.append((new, f"Your result is what {p.name} = 1 would give, but this case passes {p.name} = "
+                             f"{value:g}: your code does not use {p.name} (it is left out of the formula)."))
         elif i > 0 and isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size > 1:
-            new = dataclasses.replace(case, args=tuple(args[:i] + [np.ones_like(value)] + args[i + 1:]))
-            out.append((new, f"Your result is what {p.name} = 1 everywhere would give: your code does not use "
-                             f"{p.name} (multiply by it, entry by entry)."))
+            for fill, words in ((np.ones_like, f"{p.name} = 1 everywhere would give: your code does not use "
+                                                f"{p.name} (multiply by it, entry by entry)."),
+                                (np.zeros_like, f"{p.name} = 0 everywhere would give: your code does not add "
+                                                 f"{p.name}.")):
+                new = dataclasses.replace(case, args=tuple(args[:i] + [fill(value)] + args[i + 1:]))
+                out.append((new, f"Your result is what {words}"))
     for k, value in case.kwargs.items():
         p = next((q for q in params if q.name == k), None)
         if p is not None and p.default is not inspect.Parameter.empty and value != p.default:

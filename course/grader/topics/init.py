@@ -45,6 +45,12 @@ def _xavier_cases(rng):
     ]
 
 
+def _kaiming_model(fan_in, fan_out, gain=2**0.5, mode="fan_in", fan="chosen by mode"):
+    """He's std with the fan it divides by as a switch."""
+    return gain / math.sqrt({"chosen by mode": fan_in if mode == "fan_in" else fan_out,
+                             "(fan_in + fan_out) / 2": (fan_in + fan_out) / 2}[fan])
+
+
 register(
     "init.kaiming_std",
     lesson=LESSON,
@@ -53,6 +59,12 @@ register(
     cases=_kaiming_cases,
     outputs=("std",),
     arg_names=("fan_in", "fan_out"),
+    model=_kaiming_model,
+    knobs=(
+        Knob("fan", ("(fan_in + fan_out) / 2",), "You divided by the average of the two fans, as Xavier does; "
+             "He/Kaiming uses ONE fan, chosen by mode: fan_in (the default, the forward keeps its variance) "
+             "or fan_out: std = gain / sqrt(fan)."),
+    ),
     variants=(
         Variant("fan_out_for_fan_in",
                 lambda fan_in, fan_out, gain=2**0.5, mode="fan_in":

@@ -132,8 +132,8 @@ def diagnose_call_arguments(ctx):
     ex, case = ctx.exercise, ctx.case
     if ctx.outcome.outputs is None:
         return None
-    for outputs, message in _candidates(ctx).get("arguments", ()):
-        if matches(ex, ctx.outcome.outputs, outputs, ctx.failing) and not matches(
+    for outputs, message in _candidates(ctx).get("arguments", ()):  # verified on every output
+        if matches(ex, ctx.outcome.outputs, outputs, None) and not matches(
                 ex, ctx.reference.outputs, outputs, ctx.failing):
             return "argument_ignored", message
     names = ex.arg_names
@@ -154,13 +154,38 @@ def diagnose_call_arguments(ctx):
 
 
 def diagnose_formula(ctx):
-    """A plain call's usual formula slips, for a single output."""
+    """A plain call's usual formula slips, for a single output; or an update whose step is a
+    constant multiple of the right one."""
     if not ctx.exercise.single_output:
         return None
     for name, values, message in _candidates(ctx).get("formulas", ()):
         if _close(ctx.outcome.outputs, values) and not _close(values, ctx.reference.outputs):
             return name, message
-    return None
+    return _step_factor(ctx)
+
+
+def _step_factor(ctx):
+    """``new = w - step`` where the learner's step is ``k`` times the right one, the same ``k`` for
+    every entry: said with the factor seen (never a guess at its cause)."""
+    got, want = ctx.outcome.outputs, ctx.reference.outputs
+    w = ctx.case.args[0] if ctx.case.args else None
+    if not all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in (got, want, w)):
+        return None
+    if not (got.shape == want.shape == w.shape) or not np.all(np.isfinite(got)):
+        return None
+    right, learner = want - w, got - w
+    big = np.abs(right) > 1e-9 * max(1.0, float(np.max(np.abs(w))))
+    if not big.any() or not np.all(np.abs(learner[~big]) <= 1e-9 * max(1.0, float(np.max(np.abs(w))))):
+        return None
+    k = learner[big] / right[big]
+    if np.ptp(k) > 1e-6 * max(1.0, abs(float(np.mean(k)))) or abs(float(np.mean(k)) - 1) < 1e-6:
+        return None
+    k = float(np.mean(k))
+    name = ctx.exercise.arg_names[0] if ctx.exercise.arg_names else "w"
+    told = f"{k:.6g}" if abs(k - round(k, 3)) > 1e-9 else f"{round(k, 3):g}"
+    return "step_factor", (f"Your step is {told} times the right one: your result minus {name} is {told} times "
+                           f"(expected result minus {name}) in every entry, so the direction is right and a "
+                           "constant in the step is off (a factor, a sign, or a step size applied twice).")
 
 
 def diagnose_probe_path(ctx):
