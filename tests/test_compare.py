@@ -3,10 +3,12 @@ the diagnosis table; outputs are compared item by item."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
-from course.grader import get
+from course.grader import check, get
 from course.grader.cases import Case, cases
 from course.grader.compare.core import compare, compare_case
 from course.grader.compare.diagnoses import entries
@@ -112,3 +114,14 @@ def test_values_helpers():
     text = preview(np.arange(20.0).reshape(5, 4 * 1 + 0))
     assert "shape (5, 4), first rows/columns" in text
     assert preview({"a": 1.0}) == "{'a': 1}"
+
+
+def test_expected_and_got_are_written_with_the_digits_that_tell_them_apart():
+    from course.grader.run.values import num_pair
+
+    assert num_pair(1.2490001, 1.2490004) == ("1.2490001", "1.2490004")
+    assert num_pair(1.249, 1.25) == ("1.249", "1.25")
+    assert num_pair(2.5e-9, 2.5000001e-9) == ("2.5000000e-09", "2.5000001e-09")
+    r = check("layers.relu_forward", lambda x: (np.maximum(x, 0) * (1 + 3e-6), x), record=False)
+    pairs = [p for d in r.diagnoses for p in re.findall(r"expected ([-\d.e+]+), got ([-\d.e+]+)", d.message)]
+    assert pairs and all(a != b for a, b in pairs), pairs

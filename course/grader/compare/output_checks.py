@@ -11,7 +11,7 @@ import numpy as np
 
 from ...backend import is_array
 from ..cases import Case
-from ..run.values import close, fmt_shape, index_text, is_number, isclose, num
+from ..run.values import close, fmt_shape, index_text, is_number, isclose, num, num_pair
 from .findings import Slot
 
 __all__ = [
@@ -247,12 +247,13 @@ def diag_values(s: Slot) -> str | None:
     if not bad.any():
         return None
     if e.ndim == 0:
-        return f"{s.label} is {num(a)}, but the expected value is {num(e)}."
+        want, have = num_pair(e, a)
+        return f"{s.label} is {have}, but the expected value is {want}."
     with np.errstate(all="ignore"):
         err = np.where(bad, np.abs(a - e), -1.0)
     err = np.where(np.isnan(err), np.inf, err)
     idx = np.unravel_index(int(np.argmax(err)), e.shape)
     return (
         f"{s.label} differs from the expected values in {int(bad.sum())} of {e.size} entries; "
-        f"the largest difference is at index {index_text(idx)}: expected {num(e[idx])}, got {num(a[idx])}."
+        "the largest difference is at index {}: expected {}, got {}.".format(index_text(idx), *num_pair(e[idx], a[idx]))
     )

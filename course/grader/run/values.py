@@ -9,7 +9,8 @@ import numpy as np
 from ...backend import is_array, to_numpy
 from .outcome import Opaque
 
-__all__ = ["fmt_shape", "num", "preview", "close", "isclose", "is_number", "index_text"]
+__all__ = [
+    "num_pair","fmt_shape", "num", "preview", "close", "isclose", "is_number", "index_text"]
 
 
 def fmt_shape(shape) -> str:
@@ -24,6 +25,19 @@ def num(v) -> str:
     if np.isfinite(v) and 1e-3 <= abs(v) < 1e5:
         return f"{v:.4g}"
     return f"{v:.3e}"
+
+
+def num_pair(expected, got) -> tuple[str, str]:
+    """Two numbers written with as many digits as it takes to tell them apart (17 at most), so a
+    message never shows "expected 1.249, got 1.249"."""
+    e, g = num(expected), num(got)
+    digits = 5
+    while e == g and digits <= 17 and float(expected) != float(got):
+        fmt = f".{digits}g" if all(np.isfinite(float(v)) and 1e-3 <= abs(float(v)) < 1e5
+                                   for v in (expected, got)) else f".{digits - 1}e"
+        e, g = format(float(expected), fmt), format(float(got), fmt)
+        digits += 1
+    return e, g
 
 
 def preview(x, max_rows: int = 3, max_cols: int = 4) -> str:
