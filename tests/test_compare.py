@@ -123,5 +123,9 @@ def test_expected_and_got_are_written_with_the_digits_that_tell_them_apart():
     assert num_pair(1.249, 1.25) == ("1.249", "1.25")
     assert num_pair(2.5e-9, 2.5000001e-9) == ("2.5000000e-09", "2.5000001e-09")
     r = check("layers.relu_forward", lambda x: (np.maximum(x, 0) * (1 + 3e-6), x), record=False)
+    assert "is 1.000003 times the expected one" in str(r) and "is 1 times" not in str(r)
+    shown = [(c.expected, c.got) for case in r.cases for c in case.outputs if not c.ok]
+    assert shown and all(e != g for e, g in shown), shown
+    r = check("layers.relu_forward", lambda x: (np.maximum(x, 0) + 1e-5 * (x > 1), x), record=False)
     pairs = [p for d in r.diagnoses for p in re.findall(r"expected ([-\d.e+]+), got ([-\d.e+]+)", d.message)]
     assert pairs and all(a != b for a, b in pairs), pairs

@@ -204,6 +204,9 @@ def diag_factor(s: Slot) -> str | None:
     if not close(a, c * e, 1e-6, atol):
         return None
     text = _factor_text(c)
+    if abs(c - 1.0) < 1e-3:  # "1 times" would read as no difference at all
+        return (f"{s.label} is {c:.7g} times the expected one: every entry is off by the same relative "
+                f"amount, {c - 1:+.1e}, as when a constant is rounded (3.14 for pi) or computed in float32.")
     msg = f"{s.label} is {text} times the expected one"
     N = s.case.N
     hints = {**s.exercise.factor_hints, **s.case.extra.get("factors", {})}

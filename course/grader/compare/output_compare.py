@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cases import Case
-from ..run.values import close, is_number, preview
+from ..run.values import close, is_number, preview, preview_pair
 from .findings import Diagnosis, OutputCheck, Slot
 
 __all__ = ["check_output", "compare_outputs", "compare_value", "count_problem", "label", "pick", "tol_for",
@@ -106,7 +106,7 @@ def compare_outputs(exercise, case: Case, expected, got, entries) -> tuple[bool,
         o, d = compare_value(exercise, case, name, exp, g, entries)
         ok &= o
         diags += d
-        checks.append(OutputCheck(name, o, preview(exp), preview(g)))
+        checks.append(OutputCheck(name, o, *((preview(exp), preview(g)) if o else preview_pair(exp, g))))
     return ok, diags, checks
 
 

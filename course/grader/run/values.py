@@ -10,7 +10,8 @@ from ...backend import is_array, to_numpy
 from .outcome import Opaque
 
 __all__ = [
-    "num_pair","fmt_shape", "num", "preview", "close", "isclose", "is_number", "index_text"]
+    "num_pair",
+    "preview_pair","fmt_shape", "num", "preview", "close", "isclose", "is_number", "index_text"]
 
 
 def fmt_shape(shape) -> str:
@@ -40,14 +41,25 @@ def num_pair(expected, got) -> tuple[str, str]:
     return e, g
 
 
-def preview(x, max_rows: int = 3, max_cols: int = 4) -> str:
+def preview_pair(expected, got) -> tuple[str, str]:
+    """The previews of two values that differ, with the precision it takes for them to read
+    differently (a preview never shows the same numbers as "expected" and as "got")."""
+    e, g = preview(expected), preview(got)
+    for precision in (8, 12, 17):
+        if e != g:
+            break
+        e, g = preview(expected, precision=precision), preview(got, precision=precision)
+    return e, g
+
+
+def preview(x, max_rows: int = 3, max_cols: int = 4, precision: int = 4) -> str:
     """A small slice of a value, for "expected vs got"."""
     if isinstance(x, Opaque):
         return x.text
     if x is None or isinstance(x, (str, bool)):
         return repr(x)
     if isinstance(x, (int, float, np.integer, np.floating)):
-        return num(x)
+        return num(x) if precision == 4 else format(float(x), f".{precision}g")
     if isinstance(x, (list, tuple)) and not all(isinstance(v, (int, float)) for v in x):
         return type(x).__name__ + " of " + str(len(x))
     if isinstance(x, dict):
@@ -65,8 +77,9 @@ def preview(x, max_rows: int = 3, max_cols: int = 4) -> str:
     if a.ndim >= 2 and a.shape[1] > max_cols:
         sl, cut = sl[:, :max_cols], True
     if a.ndim > 2:
-        return f"array of shape {fmt_shape(a.shape)}: " + np.array2string(a.reshape(-1)[:6], precision=4) + " ..."
-    with np.printoptions(precision=4, suppress=True, linewidth=70):
+        return (f"array of shape {fmt_shape(a.shape)}: "
+                + np.array2string(a.reshape(-1)[:6], precision=precision) + " ...")
+    with np.printoptions(precision=precision, suppress=True, linewidth=70):
         text = np.array2string(sl)
     shape = f"  (shape {fmt_shape(a.shape)}{', first rows/columns' if cut else ''})" if a.ndim else ""
     return text + shape
