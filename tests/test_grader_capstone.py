@@ -64,6 +64,33 @@ def test_wrong_gradient_is_named_with_its_factor():
     assert "grads['W1']" in text and "2 times" in text and "grads['W2']" not in text.split("What is wrong")[1]
 
 
+class DropoutScaleLostInBackward(Network):
+    """The dropout mask is re-applied in the backward without its 1 / (1 - p) scale: the top layer's
+    own gradients are right, everything below is off by the scale."""
+
+    def loss_and_grads(self, X, y, rng=None):
+        from course.layers import batchnorm_backward, linear_backward, relu_backward
+        from course.losses import softmax_cross_entropy
+
+        scores = self.scores(X, train=True, rng=np.random.default_rng(rng) if not hasattr(rng, "random") else rng)
+        loss, dscores = softmax_cross_entropy(scores, y)
+        c1, c2, c3, c4, c5 = self._caches
+        g = {}
+        dh, g["W2"], g["b2"] = linear_backward(dscores, c5)
+        dz = relu_backward(dh * (c4 > 0) if c4 is not None else dh, c3)
+        dz, g["gamma1"], g["beta1"] = batchnorm_backward(dz, c2)
+        _, g["W1"], g["b1"] = linear_backward(dz, c1)
+        return float(loss), g
+
+
+def test_the_topmost_wrong_layer_is_named_first_and_no_cause_is_guessed():
+    result = check("capstone.gradient_check", DropoutScaleLostInBackward, record=False)
+    assert not result.passed and result.diagnosis_names[0] == "topmost_wrong_layer", result.diagnosis_names
+    text = " ".join(d.message for d in result.diagnoses if d.name == "topmost_wrong_layer")
+    assert "layer 1" in text and "the layers above it (2) are right" in text, text
+    assert "batch size N twice" not in str(result)
+
+
 def test_missing_gradient_key_is_named():
     assert "gradient_keys" in names("capstone.gradient_check", NoGamma)
 

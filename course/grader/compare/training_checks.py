@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..run.training_protocol import TOL
-from ..run.values import close
+from ..run.values import close, num_pair
 from .findings import Diagnosis, OutputCheck
 
 __all__ = ["gradient_verdict", "training_verdict"]
@@ -55,7 +55,31 @@ def _judge_gradients(ctx):
                                   np.array2string(a, precision=4)))
         if not ok:
             diags.append(Diagnosis("gradient_check", _gradient_message(name, a, n)))
+    wrong = [c.name.split("'")[1] for c in checks if not c.ok]
+    if wrong:
+        diags.insert(0, _topmost(wrong, list(out)))
     return not diags and bool(checks), diags, checks
+
+
+def _layer(name: str) -> int:
+    """The layer a parameter belongs to, by the number its name ends with (W2, b2, gamma1: 2, 2, 1)."""
+    digits = "".join(ch for ch in reversed(name) if ch.isdigit())[::-1]
+    return int(digits) if digits and name.endswith(digits) else 0
+
+
+def _topmost(wrong: list, names: list) -> Diagnosis:
+    """The gradient flows down from the loss, so the topmost layer with a wrong gradient is where to
+    look first: the layers below it inherit its error, the layers above are right."""
+    top = max(_layer(n) for n in wrong)
+    here = [n for n in names if _layer(n) == top]
+    above = sorted({_layer(n) for n in names if _layer(n) > top})
+    right = [n for n in here if n not in wrong]
+    text = (f"The topmost layer whose gradient is wrong is layer {top} ({', '.join(n for n in here if n in wrong)}"
+            + (f"; {', '.join(right)} of the same layer {'is' if len(right) == 1 else 'are'} right" if right else "")
+            + ")" + (f", the layers above it ({', '.join(map(str, above))}) are right" if above else "")
+            + ". Start there: the gradient flows down from the loss, so the layers below inherit any error "
+            "made in this one.")
+    return Diagnosis("topmost_wrong_layer", text)
 
 
 def training_verdict(ctx):
@@ -98,8 +122,10 @@ def _robust(judge, ctx):
 
 def _gradient_message(name, a, n) -> str:
     rel = np.max(np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-12))
+    i = int(np.argmax(np.abs(n)))  # an entry that says something: the largest expected one
+    want, have = num_pair(n[i], a[i])
     msg = (f"Your grads[{name!r}] disagrees with finite differences of your own loss (largest relative error "
-           f"{rel:.2g} over {a.size} sampled entries; expected {n[0]:.6g}, got {a[0]:.6g} for the first).")
+           f"{rel:.2g} over {a.size} sampled entries; expected {want}, got {have} at the largest of them).")
     big = np.abs(n) > 1e-6
     if np.all(np.abs(a) < 1e-12) and big.any():
         return msg + " It is all zeros: is this parameter's gradient computed at all (or overwritten)?"
@@ -107,8 +133,9 @@ def _gradient_message(name, a, n) -> str:
         ratio = a[big] / n[big]
         if np.allclose(ratio, ratio[0], rtol=1e-3):
             c = float(ratio[0])
-            return msg + (f" It is {c:.4g} times the right one everywhere: a constant factor is missing or "
-                          "extra (a division by the batch size N twice or not at all? a missing 2?)."
+            return msg + (f" It is {c:.4g} times the right one in every sampled entry: a constant factor is "
+                          "missing or extra in this gradient (a scale of the forward, such as dropout's "
+                          "1 / (1 - p) or a mean's 1 / N, not carried into the backward)."
                           if abs(c + 1) > 1e-3 else " It has the wrong sign.")
     return msg + " Check this layer's backward (and the layers above it: the error flows down)."
 
