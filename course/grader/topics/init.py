@@ -130,7 +130,14 @@ def _prelu_cases(rng):
         Case((away_from_zero(rng, 1, D + 1), rng.uniform(-0.5, 0.5, D + 1)), note="N = 1, some negative slopes",
              N=1),
         Case((-np.abs(away_from_zero(rng, 3, D)), rng.uniform(0.1, 0.9, D)), note="only negative x", N=3),
+        Case((_with_zeros(away_from_zero(rng, 3, D)), rng.uniform(0.1, 0.9, D)), note="some x exactly 0 (the kink)",
+             N=3, fd=False),
     ]
+
+
+def _with_zeros(x):
+    x[0, 0] = x[-1, -1] = 0.0
+    return x
 
 
 def _prelu_backward_cases(rng):
