@@ -21,7 +21,8 @@ import warnings
 GENERIC = {"values", "trajectory", "exception"}
 MODULES = ("lesson00", "lesson02", "lesson03", "lesson04", "lesson06", "lesson08")
 HOLDOUT = ("holdout",)
-ISSUE26 = ("lessons09_19",)  # written for the knob engine before it was built: ``--issue26``  # written after the engine, run without tuning it: ``--holdout``
+ISSUE26 = ("lessons09_19",)  # written for the knob engine before it was built: ``--issue26``
+BLIND = ("holdout26",)  # written by someone who never read the grader, after the knobs: ``--blind``  # written after the engine, run without tuning it: ``--holdout``
 
 
 def suite(modules=MODULES):
@@ -88,8 +89,10 @@ def main(argv=None):
     p.add_argument("--json")
     p.add_argument("--holdout", action="store_true", help="the second suite (tests/bugs/holdout.py)")
     p.add_argument("--issue26", action="store_true", help="the third suite (tests/bugs/lessons09_19.py)")
+    p.add_argument("--blind", action="store_true", help="the fourth suite (tests/bugs/holdout26.py)")
     a = p.parse_args(argv)
-    summary, rows = measure(a.v, ISSUE26 if a.issue26 else HOLDOUT if a.holdout else MODULES)
+    suite_ = BLIND if a.blind else ISSUE26 if a.issue26 else HOLDOUT if a.holdout else MODULES
+    summary, rows = measure(a.v, suite_)
     b = summary["bugs"]
     print(f"bugs {b}: caught {summary['caught']}, named {summary['named']} ({summary['named'] / b:.0%}), "
           f"named with the expected words {summary['worded']} ({summary['worded'] / b:.0%}); "
