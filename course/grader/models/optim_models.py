@@ -4,15 +4,17 @@
 (PyTorch's semantics, as :mod:`course.optim`); each name in the family's fault list changes one
 term: where lr, the decay or eps enters, which bias-correction power, m vs m-hat, g vs g*g, a
 state kept or lost, the order of two updates. The messages say it in the learner's terms.
-:data:`MODELS` maps the reference's name to ``(update, ((fault, message), ...))``. The topics build
-their variants from the same updates (one Adam: :func:`adam_update`).
+:data:`MODELS` maps the reference's name to ``(update, ((fault, message), ...))``: the faults the
+diagnosis engine tries. The topics build their variants from the same updates
+(:func:`with_fault`), with faults of their own beside those (``eps_inside_sqrt``, ...): one model
+of each optimizer.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MODELS", "adam_update"]
+__all__ = ["MODELS", "adam_update", "with_fault"]
 
 _LOST = ("state_lost", "Every step of yours behaves like a first step: the running buffers are not kept. Store "
          "them back into the state dict you were given (state['...'] = ...), do not start a new one.")
@@ -93,7 +95,10 @@ def _ema(w, g, state, *, lr, beta, fault=""):
         state.clear()
     t = state["t"] = state.get("t", 0) + 1
     v = state.get("velocity", np.zeros_like(w))
-    v = beta * v + (g if fault == "no_one_minus_beta" else (1 - beta) * g)
+    if fault == "weights_swapped":
+        v = (1 - beta) * v + beta * g
+    else:
+        v = beta * v + (g if fault == "no_one_minus_beta" else (1 - beta) * g)
     state["velocity"] = v
     w -= lr * (v / (1 - beta**t) if fault == "bias_corrected" else v)
     return w
@@ -118,7 +123,7 @@ def _adagrad(w, g, state, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
     s = state["sum"] = state.get("sum", 0.0) + gg
     k = {"decay_off_by_one": t, "decay_ignored": 0}.get(fault, t - 1)
     with np.errstate(all="ignore"):
-        w -= lr / (1 + k * lr_decay) * g / (np.sqrt(s) + eps)
+        w -= lr / (1 + k * lr_decay) * g / (np.sqrt(s + eps) if fault == "eps_inside_sqrt" else np.sqrt(s) + eps)
     return w
 
 
@@ -144,9 +149,10 @@ def _rmsprop(w, g, state, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, mo
     with np.errstate(all="ignore"):
         if centered:
             mg = state["grad_avg"] = alpha * state.get("grad_avg", 0.0) + (1 - alpha) * g
-            avg = np.sqrt(v - (mg if fault == "centered_no_square" else mg * mg)) + eps
+            var = v - (mg if fault == "centered_no_square" else mg * mg)
         else:
-            avg = np.sqrt(v) + eps
+            var = v
+        avg = np.sqrt(var + eps) if fault == "eps_inside_sqrt" else np.sqrt(var) + eps
         if momentum:
             buf = state["momentum_buffer"] = momentum * state.get("momentum_buffer", 0.0) + g / avg
             w -= lr * buf
@@ -239,3 +245,10 @@ MODELS = {
     "adam": (adam_update, _ADAM),
     "adamw": (_adamw, _ADAMW),
 }
+
+
+def with_fault(family: str, fault: str, **switches):
+    """The update of ``family`` (a key of :data:`MODELS`) with one ``fault``, as a variant:
+    ``fn(w, g, state, **hyperparameters)``; ``switches`` are fixed (e.g. ``decoupled=True``)."""
+    update = MODELS[family][0]
+    return lambda w, g, state, **hp: update(w, g, state, fault=fault, **switches, **hp)

@@ -7,10 +7,8 @@ instead of decoupled decay, ...).
 
 from __future__ import annotations
 
-import numpy as np
-
 from ...optim import adagrad, adam, adamw, rmsprop
-from ..models.optim_models import adam_update
+from ..models.optim_models import with_fault
 from ..registry import Variant, register
 from ._trajectories import _STATE, TRAJECTORY, _case, _fresh_state
 
@@ -20,7 +18,7 @@ from ._trajectories import _STATE, TRAJECTORY, _case, _fresh_state
 
 def _adam_variant(decoupled=False, fault=""):
     """Adam (AdamW with ``decoupled``) with one fault of the grader's one Adam model."""
-    return lambda w, g, state, **hp: adam_update(w, g, state, decoupled=decoupled, fault=fault, **hp)
+    return with_fault("adam", fault, decoupled=decoupled)
 
 
 _EPS = (
@@ -122,15 +120,6 @@ register(
 # AdaGrad and RMSprop
 
 
-def _adagrad_eps_inside(w, g, state, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, eps=1e-10):
-    t = state["step"] = state.get("step", 0) + 1
-    if weight_decay:
-        g = g + weight_decay * w
-    s = state["sum"] = state.get("sum", 0.0) + g * g
-    w -= lr / (1 + (t - 1) * lr_decay) * g / np.sqrt(s + eps)
-    return w
-
-
 register(
     "optim.adagrad",
     lesson="07_adaptive",
@@ -148,7 +137,7 @@ register(
     outputs=("path",),
     protocol=TRAJECTORY,
     variants=(
-        Variant("eps_inside_sqrt", _adagrad_eps_inside, _EPS.replace("v_hat", "sum")),
+        Variant("eps_inside_sqrt", with_fault("adagrad", "eps_inside_sqrt"), _EPS.replace("v_hat", "sum")),
         Variant("state_not_updated", _fresh_state(adagrad), _STATE),
     ),
     hints=(
@@ -156,25 +145,6 @@ register(
         "w -= lr_t * g / (sqrt(sum) + eps).",
     ),
 )
-
-
-def _rmsprop_eps_inside(w, g, state, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                        centered=False):
-    state["step"] = state.get("step", 0) + 1
-    if weight_decay:
-        g = g + weight_decay * w
-    v = state["square_avg"] = alpha * state.get("square_avg", 0.0) + (1 - alpha) * g * g
-    if centered:
-        m = state["grad_avg"] = alpha * state.get("grad_avg", 0.0) + (1 - alpha) * g
-        d = np.sqrt(v - m * m + eps)
-    else:
-        d = np.sqrt(v + eps)
-    if momentum > 0:
-        b = state["momentum_buffer"] = momentum * state.get("momentum_buffer", 0.0) + g / d
-        w -= lr * b
-    else:
-        w -= lr * g / d
-    return w
 
 
 def _rmsprop_swapped(w, g, state, *, alpha=0.99, **hp):
@@ -201,7 +171,7 @@ register(
     outputs=("path",),
     protocol=TRAJECTORY,
     variants=(
-        Variant("eps_inside_sqrt", _rmsprop_eps_inside, _EPS.replace("v_hat", "v")),
+        Variant("eps_inside_sqrt", with_fault("rmsprop", "eps_inside_sqrt"), _EPS.replace("v_hat", "v")),
         Variant("state_not_updated", _fresh_state(rmsprop), _STATE),
         Variant("weights_swapped", _rmsprop_swapped,
                 "You swapped the weights of the running average: v = alpha * v + (1 - alpha) * g * g."),
