@@ -66,7 +66,7 @@ def compare_case(exercise, index: int, case: Case, outcome: Outcome, reference: 
             continue
         if phase == "after" and not judged:
             ctx.passed, judged = ok, True
-        if entry.protocols and protocol not in entry.protocols:
+        if not entry.applies(protocol):
             continue
         result = entry.test(ctx)
         if phase == "verdict":
