@@ -79,6 +79,9 @@ def compare_case(exercise, index: int, case: Case, outcome: Outcome, reference: 
         else:
             found = [result] if isinstance(result, Diagnosis) else list(result)
             ok = ok and not any(d.fails for d in found)
+            for d in found:  # the precedence the table declares travels with the finding (a
+                if d.name not in entry.supersedes:  # generic finding of its own explains nothing away)
+                    d.supersedes = d.supersedes or entry.supersedes
         diags += found
         if found and entry.then == "stop":
             res.error = outcome.error
