@@ -99,11 +99,25 @@ def compare_case(exercise, index: int, case: Case, outcome: Outcome, reference: 
 
 
 def compare(exercise, case_list, outcomes, reference_outcomes) -> list[CaseResult]:
-    """The compare phase for all cases (no code runs here)."""
+    """The compare phase for all cases (no code runs here): each case down the table
+    (:func:`compare_case`), then the findings reconciled across the cases (a factor the same in
+    every case, the explanation of every case first). The one compare of a learner's ``check``
+    and of class grading (:mod:`course.instructor.pipeline.stages`), so both name the same
+    mistakes. Outcomes the comparison cannot read (they came from learner code) fail their case
+    with an ``unreadable`` finding; a reference that failed is the grader's bug and raises."""
     results = [
-        compare_case(exercise, i, c, o, r)
+        _compare_or_unreadable(exercise, i, c, o, r)
         for i, (c, o, r) in enumerate(zip(case_list, outcomes, reference_outcomes))
     ]
     reconcile(results)  # across cases: consistent factors; an explanation of every case wins
     return results
 
+
+def _compare_or_unreadable(exercise, index, case, outcome, reference) -> CaseResult:
+    if reference.error is not None:
+        return compare_case(exercise, index, case, outcome, reference)  # raises: the grader's bug
+    try:
+        return compare_case(exercise, index, case, outcome, reference)
+    except Exception as exc:  # outputs of a shape or kind the comparison cannot read
+        return CaseResult(index, case.note, False, [Diagnosis(
+            "unreadable", f"Your result could not be compared ({type(exc).__name__}: {str(exc)[:200]}).")])
