@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from course.grader import cases, check, get, grade_outcomes, run
+from course.grader.compare.diagnoses import GENERIC
 from course.grader.compare.engine import reconcile, settle
 from course.grader.compare.findings import CaseResult, Diagnosis
 
@@ -62,8 +63,39 @@ def test_settle_drops_generic_findings_an_explanation_covers():
     class Ctx:
         outcome = type("O", (), {"extra": {}})()
 
-    diags = [Diagnosis("values", "v"), Diagnosis("factor", "f"), Diagnosis("wrong_axis", "w")]
+    diags = [Diagnosis("values", "v"), Diagnosis("factor", "f"), Diagnosis("wrong_axis", "w", supersedes=GENERIC)]
     assert [d.name for d in settle(Ctx(), diags)] == ["values", "wrong_axis"]
+    diags[2].fails = False  # a remark explains nothing away
+    assert [d.name for d in settle(Ctx(), diags)] == ["values", "factor", "wrong_axis"]
+
+
+def test_the_precedence_is_declared_by_the_table_and_travels_with_the_finding():
+    """A wrong axis (the structure entry, supersedes=GENERIC) is named, and the generic factor
+    finding of the same numbers is not shown beside it."""
+    from course.grader.compare.diagnoses import TABLE
+
+    assert next(e for e in TABLE if e.name == "structure").supersedes == GENERIC
+    assert not next(e for e in TABLE if e.name == "mutation").supersedes
+
+    def softmax_of_every_entry(x, axis=-1):  # on N = 2 rows also 1/2 times the expected one
+        e = np.exp(x - x.max())
+        return e / e.sum()
+
+    r = check("layers.softmax", softmax_of_every_entry, record=False)
+    assert "wrong_axis" in r.diagnosis_names and not set(GENERIC) & set(r.diagnosis_names), str(r)
+
+
+def test_a_factor_reaches_the_checks_across_cases_as_a_number():
+    """diag_factor passes the factor as data (facts), and reconcile reads the facts, not the message."""
+    a = CaseResult(0, "", False, [Diagnosis("factor", "no number here", facts={"factor": 2.5, "exact": False})])
+    b = CaseResult(1, "", False, [Diagnosis("factor", "nor here", facts={"factor": 3.5, "exact": False})])
+    c = CaseResult(2, "", False, [Diagnosis("factor", "x is 2.5 times the expected one", facts=None)])
+    reconcile([a, b, c])
+    assert a.diagnoses == [] and b.diagnoses == [] and len(c.diagnoses) == 1
+    a = CaseResult(0, "", False, [Diagnosis("factor", "m", facts={"factor": 2.0, "exact": True})])
+    b = CaseResult(1, "", False, [Diagnosis("factor", "m", facts={"factor": 0.5, "exact": True})])
+    reconcile([a, b])
+    assert len(a.diagnoses) == len(b.diagnoses) == 1
 
 
 def test_reconcile_prefers_the_explanation_of_every_case():
@@ -163,3 +195,18 @@ def test_a_step_that_is_not_a_multiple_is_not_called_one():
         return w - 0.1 * grad
 
     assert "step_factor" not in check("second_order.newton_step", gradient_step, record=False).diagnosis_names
+
+
+def test_a_missing_half_is_not_blamed_on_the_batch_size_where_n_happens_to_be_2():
+    r = check("layers.sigmoid_backward", lambda dout, cache: 0.5 * dout * cache * (1 - cache), record=False)
+    assert "factor" in r.diagnosis_names
+    assert "batch size" not in str(r), str(r)
+
+
+def test_a_factor_that_follows_n_over_the_cases_still_blames_n():
+    def linear_backward_db_mean(dout, cache):
+        x, W, b = cache
+        return dout @ W.T, x.T @ dout, dout.mean(axis=0)
+
+    text = str(check("layers.linear_backward", linear_backward_db_mean, record=False))
+    assert "batch size N" in text, text

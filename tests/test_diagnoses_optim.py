@@ -153,3 +153,25 @@ def test_a_fault_the_test_function_hides_is_caught_by_the_probes():
     r = check("optim.adagrad", adagrad)
     assert not r.passed
     assert "weight_decay" in said(r, "wd_ignored")
+
+
+def test_the_variants_faults_of_the_one_optimizer_model_by_hand():
+    """The variants are faults of course.grader.models.optim_models (one model per optimizer): their
+    first steps, computed by hand."""
+    from course.grader.models.optim_models import with_fault
+
+    def first(family, fault, **hp):
+        return float(with_fault(family, fault)(np.array([1.0]), np.array([2.0]), {}, **hp)[0])
+
+    assert first("adagrad", "eps_inside_sqrt", lr=0.5, eps=0.5) == pytest.approx(1 - 0.5 * 2 / math.sqrt(4.5))
+    assert first("rmsprop", "eps_inside_sqrt", lr=0.1, alpha=0.9, eps=0.6) == pytest.approx(1 - 0.1 * 2 / math.sqrt(1.0))
+    assert first("momentum_ema", "weights_swapped", lr=0.1, beta=0.9) == pytest.approx(1 - 0.1 * 0.9 * 2)
+    assert first("momentum_classic", "velocity_sign", lr=0.1, mu=0.9) == pytest.approx(1 + 0.1 * 2)
+    assert first("sgd", "dampened_first", lr=0.1, momentum=0.9, dampening=0.5) == pytest.approx(1 - 0.1 * 0.5 * 2)
+    # Adam: m_hat = g, v_hat = g*g on the first step; no bias correction: m = 0.1 g, v = 0.001 g*g
+    assert first("adam", "", lr=0.1, eps=0.0) == pytest.approx(0.9)
+    assert first("adam", "no_bias_correction", lr=0.1, eps=0.0) == pytest.approx(1 - 0.1 * 0.2 / math.sqrt(0.004))
+    assert first("adam", "eps_inside_sqrt", lr=0.1, eps=5.0) == pytest.approx(1 - 0.1 * 2 / 3)
+    assert first("adam", "step_not_incremented", lr=0.1, eps=0.0) == pytest.approx(0.9)
+    with np.errstate(all="ignore"):
+        assert math.isnan(first("adam", "step_after_bias_correction", lr=0.1, eps=0.0))

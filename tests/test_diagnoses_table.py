@@ -89,3 +89,27 @@ def _doubled_relu(x):
 @pytest.mark.parametrize("phase", PHASES)
 def test_each_phase_has_an_entry(phase):
     assert entries(phase=phase)
+
+
+def test_the_walk_asks_each_entry_whether_it_applies(monkeypatch):
+    """Entry.applies is the one place that says when an entry applies: both walks (the case
+    entries and the output entries) ask it, and an entry it turns away is never called."""
+    from course.grader import get
+
+    asked, called = [], []
+    table = [Entry(e.name, e.phase, e.test, e.says, e.protocols, e.outputs, e.then) for e in TABLE]
+    marker = Entry("marker", "values", lambda s: called.append(s) or None, "never applies", protocols=("none",))
+    table.insert(next(i for i, e in enumerate(table) if e.phase == "values"), marker)
+    case_marker = Entry("case_marker", "after", lambda c: called.append(c) or None, "never", protocols=("none",))
+    table.append(case_marker)
+    original = Entry.applies
+
+    def spy(self, protocol, output=None):
+        asked.append(self.name)
+        return original(self, protocol, output)
+
+    monkeypatch.setattr(diagnoses, "TABLE", table)
+    monkeypatch.setattr(Entry, "applies", spy)
+    result = check("numpy.add_bias", lambda X, b: X + 2 * b, record=False)
+    assert not result.passed and get("numpy.add_bias").protocol.kind != "none"
+    assert "marker" in asked and "case_marker" in asked and not called

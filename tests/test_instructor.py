@@ -447,9 +447,17 @@ def _real_lessons():
                   if (REPO / "notebooks" / p.name).is_file() and exercises(p.stem))
 
 
+def _selected_lessons(session) -> list:
+    """The lessons of the real-lesson tests this session runs (``-k 09_initialization`` grades one
+    lesson's two notebooks, not all of them)."""
+    wanted = {item.callspec.params["lesson"] for item in session.items
+              if "real" in getattr(item, "fixturenames", ()) and hasattr(item, "callspec")}
+    return [name for name in _real_lessons() if name in wanted]
+
+
 @pytest.fixture(scope="module")
-def real(tmp_path_factory):
-    lessons = _real_lessons()
+def real(request, tmp_path_factory):
+    lessons = _selected_lessons(request.session)
     root = tmp_path_factory.mktemp("real")
     (root / "solutions").mkdir()
     (root / "notebooks").mkdir()
@@ -487,3 +495,14 @@ def test_outcome_values_are_not_unpickled(tmp_path):
                                                  "outcomes": [{"outputs": {"$": "array", "a": 0}}]}))
     with pytest.raises(wire.WireError):
         wire.load(tmp_path / "o.json")
+
+
+def test_one_lesson_selected_grades_that_lesson_only():
+    class Item:
+        def __init__(self, lesson, fixtures=("real",)):
+            self.fixturenames = fixtures
+            self.callspec = type("C", (), {"params": {"lesson": lesson}})()
+
+    lessons = _real_lessons()
+    session = type("S", (), {"items": [Item(lessons[1]), Item(lessons[1]), Item(lessons[0], ("batch",))]})()
+    assert _selected_lessons(session) == [lessons[1]]

@@ -147,6 +147,32 @@ def test_frames_stop_at_anything_malformed():
     assert f.events == [] and f.problem
 
 
+
+def test_the_watch_and_the_parse_read_frames_through_one_reader():
+    """channel.frame_at is the one reader of the frame format: whole, partial (more may come) and
+    malformed frames; the host's watch of a running sandbox sees each event once, in order, as the
+    bytes arrive in pieces, and stops at a malformed frame where Frames stops."""
+    from course.instructor.sandbox.host import _Watch
+
+    ready, done = (_frame(b"J", json.dumps({"event": e}).encode()) for e in ("ready", "done"))
+    result = _frame(b"J", json.dumps({"event": "result", "arrays": 1}).encode()) + _frame(b"A", b"123")
+    assert channel.frame_at(ready, 0) == (b"J", channel.HEAD_SIZE, len(ready))
+    assert channel.frame_at(ready[:-1], 0) is None and channel.frame_at(ready[:5], 0) is None
+    with pytest.raises(channel.FrameError):
+        channel.frame_at(b"XX" + ready[2:], 0)
+    with pytest.raises(channel.FrameError):
+        channel.frame_at(channel._HEAD.pack(channel.MAGIC, b"J", channel.MAX_FRAME + 1), 0)
+    stream = ready + result + done + b"CGJ" + b"\xff" * 8 + ready
+    seen = []
+    watch = _Watch({"cell_timeout": 1, "exercise_timeout": 1, "tasks": []}, 1e9)
+    watch._event = lambda ev: seen.append(ev["event"])
+    for cut in range(1, len(stream) + 1, 7):
+        watch(stream[:cut])
+    watch(stream)
+    assert seen == ["ready", "result", "done"] and watch.frames == 4
+    frames = channel.Frames(stream)
+    assert [ev["event"] for ev, _ in frames.events] == seen and frames.problem == "a malformed frame"
+
 def test_read_process_is_bounded_and_never_blocks():
     import time
 

@@ -1,5 +1,14 @@
-"""``check``: cases + run + compare, in the learner's own process, shown in the notebook, and
-published to the subscribers of results (progress)."""
+"""``check``, in the learner's own process, in one direction:
+
+1. the cases of the seed (:mod:`course.grader.cases`);
+2. the learner's function on every case (the run phase, :mod:`course.grader.run`);
+3. the reference's outcomes on the same cases, run once per exercise and seed; a failing answer
+   also gets the variants' outputs and the engine's candidates beside them, run once, when an
+   answer first fails (:mod:`course.grader.models.reference`);
+4. the compare phase (:mod:`course.grader.compare`): no code runs;
+5. the result (:mod:`course.grader.report`), shown in the notebook and published to the
+   subscribers of results (progress).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +18,12 @@ import sys
 
 from .cases import cases
 from .compare.core import compare
-from .models.reference import add_reference_extras, run_reference
+from .models.reference import has_extras, reference_outcomes
 from .registry import Exercise, get
 from .report import Result
 from .run.runner import run
 
 __all__ = ["check", "reference_outcomes", "default_seed", "grade_outcomes", "subscribe", "SUBSCRIBERS"]
-
-_REFERENCE_CACHE: dict = {}
-
 
 def default_seed() -> int:
     """The seed used when ``check`` is not given one: ``$COURSE_CHECK_SEED`` or 0."""
@@ -27,39 +33,14 @@ def default_seed() -> int:
         return 0
 
 
-def _has_extras(exercise: Exercise, out) -> bool:
-    """Whether a cached reference outcome carries what a failing answer is compared with (the
-    variants of the exercise as it is now: a test may have swapped them)."""
-    return "extras" in out.extra and (not exercise.variants or "variants" in out.extra)
-
-
-def reference_outcomes(exercise: Exercise, seed: int, case_list=None, *, variants: bool = True):
-    """The reference's outcomes for the cases of ``seed`` (cached: the reference never changes),
-    with the variants' outputs and the candidates unless ``variants=False`` (they are run once,
-    when a failing answer first asks for them)."""
-    if case_list is not None:  # cases from elsewhere (hidden tests): not cached under the seed
-        return run_reference(exercise, case_list) if variants else run(exercise, exercise.reference, case_list)
-    key = (exercise.id, seed)
-    outs = _REFERENCE_CACHE.get(key)
-    if outs is None:
-        outs = run(exercise, exercise.reference, cases(exercise, seed))
-        if len(_REFERENCE_CACHE) > 256:
-            _REFERENCE_CACHE.clear()
-        _REFERENCE_CACHE[key] = outs
-    if variants and outs and not _has_extras(exercise, outs[0]):
-        for case, out in zip(cases(exercise, seed), outs):
-            add_reference_extras(exercise, case, out)
-    return outs
-
-
 def grade_outcomes(exercise: Exercise, seed: int, case_list, outcomes) -> Result:
-    """The compare phase and the result, from outcomes computed anywhere (e.g. in another process).
+    """Steps 3 to 5 of ``check`` (see the module docstring), from outcomes computed anywhere.
 
-    A check that passes never needs the variants; the first one that fails runs them (the run
-    phase, once per exercise and seed) and is compared again with their outputs."""
+    A check that passes never needs the variants: the reference's own outputs decide. An answer
+    that fails is compared with the variants and candidates too (step 3's second half)."""
     refs = reference_outcomes(exercise, seed, variants=False)
     results = compare(exercise, case_list, outcomes, refs)
-    if not all(r.passed for r in results) and not _has_extras(exercise, refs[0]):
+    if not all(r.passed for r in results) and not has_extras(exercise, refs[0]):
         results = compare(exercise, case_list, outcomes, reference_outcomes(exercise, seed))
     return Result(exercise.id, exercise.title, exercise.lesson, exercise.points, results, exercise.hints, seed)
 
@@ -85,9 +66,9 @@ def check(exercise_id: str, fn, *, forward=None, seed: int | None = None, record
             f"itself, without calling it: check({exercise.id!r}, my_function)"
         )
     else:
-        case_list = cases(exercise, seed)
-        outcomes = run(exercise, fn, case_list, forward=forward)
-        result = grade_outcomes(exercise, seed, case_list, outcomes)
+        case_list = cases(exercise, seed)  # 1
+        outcomes = run(exercise, fn, case_list, forward=forward)  # 2
+        result = grade_outcomes(exercise, seed, case_list, outcomes)  # 3, 4, 5
     if record:
         _record(result)
     _show(result)

@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 
-
 # ----------------------------------------------------------------------------- lesson 00
 
 def add_bias_in_place(X, b):

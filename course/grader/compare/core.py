@@ -67,7 +67,7 @@ def compare_case(exercise, index: int, case: Case, outcome: Outcome, reference: 
             continue
         if phase == "after" and not judged:
             ctx.passed, judged = ok, True
-        if entry.protocols and protocol not in entry.protocols:
+        if not entry.applies(protocol):
             continue
         result = entry.test(ctx)
         if phase == "verdict":
@@ -80,6 +80,9 @@ def compare_case(exercise, index: int, case: Case, outcome: Outcome, reference: 
         else:
             found = [result] if isinstance(result, Diagnosis) else list(result)
             ok = ok and not any(d.fails for d in found)
+            for d in found:  # the precedence the table declares travels with the finding (a
+                if d.name not in entry.supersedes:  # generic finding of its own explains nothing away)
+                    d.supersedes = d.supersedes or entry.supersedes
         diags += found
         if found and entry.then == "stop":
             res.error = outcome.error
@@ -97,9 +100,14 @@ def compare_case(exercise, index: int, case: Case, outcome: Outcome, reference: 
 
 
 def compare(exercise, case_list, outcomes, reference_outcomes) -> list[CaseResult]:
-    """The compare phase for all cases (no code runs here)."""
+    """The compare phase for all cases (no code runs here): each case down the table
+    (:func:`compare_case`), then the findings reconciled across the cases (a factor the same in
+    every case, the explanation of every case first). The one compare of a learner's ``check``
+    and of class grading (:mod:`course.instructor.pipeline.stages`), so both name the same
+    mistakes. Outcomes the comparison cannot read (they came from learner code) fail their case
+    with an ``unreadable`` finding; a reference that failed is the grader's bug and raises."""
     results = [
-        compare_case(exercise, i, c, o, r)
+        _compare_or_unreadable(exercise, i, c, o, r)
         for i, (c, o, r) in enumerate(zip(case_list, outcomes, reference_outcomes))
     ]
     drop_unverified_variants(exercise, results, outcomes, reference_outcomes)
@@ -139,3 +147,13 @@ def drop_unverified_variants(exercise, results, outcomes, references) -> None:
                     if d.name == name and "This explains this case but not" not in d.message:
                         d.message += (f" (This explains this case but not case{'s' if len(unexplained) > 1 else ''} "
                                       f"{cases}: something else differs there too.)")
+
+
+def _compare_or_unreadable(exercise, index, case, outcome, reference) -> CaseResult:
+    if reference.error is not None:
+        return compare_case(exercise, index, case, outcome, reference)  # raises: the grader's bug
+    try:
+        return compare_case(exercise, index, case, outcome, reference)
+    except Exception as exc:  # outputs of a shape or kind the comparison cannot read
+        return CaseResult(index, case.note, False, [Diagnosis(
+            "unreadable", f"Your result could not be compared ({type(exc).__name__}: {str(exc)[:200]}).")])

@@ -83,11 +83,14 @@ from . import trajectory_checks as T
 from .findings import Diagnosis
 from .output_compare import compare_outputs, count_problem
 
-__all__ = ["Entry", "TABLE", "PHASES", "OUTPUT_PHASES", "CASE_PHASES", "entries", "names"]
+__all__ = ["Entry", "TABLE", "PHASES", "OUTPUT_PHASES", "CASE_PHASES", "GENERIC", "entries", "names"]
 
 OUTPUT_PHASES = ("structure", "shape", "precision", "values")
 CASE_PHASES = ("error", "verdict", "call", "after")
 PHASES = OUTPUT_PHASES + CASE_PHASES
+#: The generic findings of the output walk that a specific explanation of the same numbers makes
+#: redundant (or would contradict): ``Entry(..., supersedes=GENERIC)``.
+GENERIC = ("factor", "sign", "region", "transposed")
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,10 @@ class Entry:
     protocols: tuple = ()  # protocol kinds it applies to; () = all
     outputs: tuple = ()  # output kinds ("array", "number") it applies to; () = all (output phases)
     then: str = "go"  # "go", "skip" (the rest of the phase) or "stop" (the walk)
+    #: names of generic findings on the same case that a failing finding of this entry explains
+    #: (they are then not shown; a finding of this entry that has one of these names explains
+    #: nothing away): the precedence between diagnoses, declared here with each entry
+    supersedes: tuple = ()
 
     @property
     def level(self) -> str:
@@ -180,9 +187,10 @@ TABLE: tuple[Entry, ...] = (
     #    candidates of the run phase; each names the term at fault in the learner's words
     Entry("value_op", "after", E.value_op, "a Value op's fault, from the case's designed graph: out.grad "
           "ignored, = for +=, the input's value where the output's belongs, a sign, a power",
-          protocols=("value_op",)),
+          protocols=("value_op",), supersedes=GENERIC),
     Entry("value_graph", "after", E.value_graph, "backward(): the op at fault, each op probed alone with a "
-          "non-unit upstream gradient; or the order of the _backward calls", protocols=("value_backward",)),
+          "non-unit upstream gradient; or the order of the _backward calls", protocols=("value_backward",),
+          supersedes=GENERIC),
     Entry("trajectory_fault", "after", E.trajectory_fault, "an optimizer's term at fault, from probes (a "
           "fresh first step, g = 0, a doubled lr): lr/decay/eps placement, bias-correction power, m vs "
           "m_hat, g vs g*g, state lost, order of updates", protocols=("trajectory",)),
@@ -190,17 +198,19 @@ TABLE: tuple[Entry, ...] = (
           "gradients (the test function hid the fault): fails the case, and names the term when it can",
           protocols=("trajectory",)),
     Entry("schedule_fault", "after", E.schedule_fault, "a schedule's slip: an argument off by one or "
-          "ignored, another rounding, base or unit", protocols=("sweep",)),
+          "ignored, another rounding, base or unit", protocols=("sweep",),
+          supersedes=(*GENERIC, "one_step_ahead", "one_step_behind")),
     Entry("structure", "after", E.structure, "the reference over another axis or on a scaled input, 1 minus "
           "the expected values, or the sub-block that differs (a row, a column, the label entries)",
-          protocols=("call", "backward")),
+          protocols=("call", "backward"), supersedes=GENERIC),
     Entry("argument", "after", E.argument, "an argument ignored (the default's result), or a number returned "
-          "that is one of the arguments", protocols=("call",)),
+          "that is one of the arguments", protocols=("call",),
+          supersedes=("factor", "sign")),
     Entry("formula", "after", E.formula, "the exercise's usual formula slips (e.g. a bias-correction power)",
-          protocols=("call",)),
+          protocols=("call",), supersedes=GENERIC),
     Entry("backward", "after", E.backward, "a backward not linear in dout (the dout = 0 probe), one that "
           "mixes entries (a single entry of dout set to 1), or another function's local derivative",
-          protocols=("backward",)),
+          protocols=("backward",), supersedes=GENERIC),
     Entry("mutation", "after", E.mutation, "an input left changed by about h: a perturbation not put back",
           protocols=("call",)),
     Entry("nonfinite", "after", E.nonfinite, "NaN/inf by the operation NumPy reports (exp overflow, log of 0, "

@@ -8,15 +8,14 @@ outputs, probes and candidates (``ctx.reference.extra["candidates"]``,
 :mod:`course.grader.models.candidates`), all computed in the run phase.
 
 After the walk, :func:`settle` keeps what is said consistent on one case: a specific explanation
-supersedes the generic findings it explains (:data:`SUPERSEDES`), two diagnoses that contradict
+supersedes the generic findings it explains (``Diagnosis.supersedes``, declared by its entry of the
+table: ``Entry(..., supersedes=GENERIC)``), two diagnoses that contradict
 each other are never both shown (:data:`CONTRADICTIONS`), and NaN advice that names the operation
 replaces the generic one. :func:`reconcile` does the same across the cases of one check: an
 explanation that fits every failing case wins over one that fits only some.
 """
 
 from __future__ import annotations
-
-import re
 
 from .faults.autograd import diagnose_value_op, diagnose_value_probes
 from .faults.derivatives import diagnose_backward, diagnose_mutation
@@ -31,7 +30,7 @@ from .faults.terms import (
 )
 from .findings import Diagnosis
 
-__all__ = ["SUPERSEDES", "CONTRADICTIONS", "FACTS", "settle", "reconcile", "explained_error", "finding"]
+__all__ = ["CONTRADICTIONS", "FACTS", "settle", "reconcile", "explained_error", "finding"]
 
 
 def _variant_named(ctx) -> bool:
@@ -98,21 +97,6 @@ backward = finding(diagnose_backward)
 mutation = finding(diagnose_mutation, registered_first=False)
 nonfinite = finding(explain_nonfinite, registered_first=False)
 
-#: generic findings that a specific one makes redundant (or would contradict), by its name
-_GENERIC = {"factor", "sign", "region", "transposed"}
-SUPERSEDES = {
-    **dict.fromkeys(("detached", "ignores_upstream", "adds_one", "set_not_add", "mul_swapped", "pow_power",
-                     "pow_no_k", "sub_sign", "div_sign", "rsub_swapped", "rdiv_swapped", "exp_uses_input",
-                     "log_uses_output", "log_times", "tanh_uses_input", "tanh_square", "tanh_no_square",
-                     "sigmoid_uses_input", "sigmoid_no_one_minus", "relu_value", "relu_value_times",
-                     "exp_no_exp", "e_power", "op_wrong", "call_order"), _GENERIC),
-    **dict.fromkeys(("wrong_axis", "scaled_input", "complement", "label_entries", "sub_block", "formula",
-                     "bias_power", "bias_state", "local_derivative", "not_linear_in_dout", "dout_spread"),
-                    _GENERIC),
-    **dict.fromkeys(("rounding", "base", "cosine_form", "unit"), _GENERIC | {"one_step_ahead", "one_step_behind"}),
-    "schedule_span": _GENERIC,
-    "argument_ignored": {"factor", "sign"},
-}
 #: a finding of ours that an existing one already says: ours is dropped
 ALREADY_SAID = {"set_not_add": {"accumulate"}, "call_order": {"root_grad", "backward_order", "visited_twice"}}
 
@@ -137,7 +121,7 @@ def settle(ctx, diags: list) -> list:
         if pair <= names:
             drop |= decide(ctx, names)
     for d in diags:
-        drop |= SUPERSEDES.get(d.name, set()) if d.fails else set()
+        drop |= set(d.supersedes) if d.fails else set()
         if ALREADY_SAID.get(d.name, set()) & names:
             drop.add(d.name)
     kept = [d for d in diags if d.name not in drop]
@@ -160,26 +144,46 @@ FACTS = {"values", "trajectory", "shape", "nan", "type", "count", "exception", "
          "forward_backward", "not_attempted", "none", "dtype", "not_in_place", "state_names"}
 
 
-def _factor(message: str):
-    m = re.search(r" is (\S+) times the expected one", message)
-    return m.group(1) if m else None
+def _factor(d: Diagnosis):
+    """``(value, exact)`` of a factor finding (its facts), or None."""
+    facts = d.facts if d.name == "factor" and isinstance(d.facts, dict) else {}
+    return (facts["factor"], bool(facts.get("exact"))) if "factor" in facts else None
 
 
 def _drop_inconsistent_factors(results) -> None:
     """A factor that is not a whole number or 1/k, and differs from case to case, is no constant
     factor: it is not claimed."""
-    seen = {_factor(d.message) for r in results for d in r.diagnoses if d.name == "factor"} - {None}
-    odd = {f for f in seen if not (f.isdigit() or "/" in f)}
-    if odd and len(seen) > 1:
+    seen = {_factor(d) for r in results for d in r.diagnoses} - {None}
+    odd = {f for f in seen if not f[1]}
+    if odd and len({value for value, _ in seen}) > 1:
         for r in results:
-            r.diagnoses = [d for d in r.diagnoses if not (d.name == "factor" and _factor(d.message) in odd)]
+            r.diagnoses = [d for d in r.diagnoses if _factor(d) not in odd]
+
+
+def _blame_n_only_where_the_factor_follows_n(results) -> None:
+    """A factor N (or 1/N) blames the batch size only when it follows N: the same relation on every
+    case that shows a factor, over at least two different N. A factor 1/2 on a case with N = 2
+    that stays 1/2 where N = 4 is a missing 0.5, not a division by N: it is said plainly."""
+    found = [d for r in results for d in r.diagnoses if d.name == "factor" and getattr(d, "facts", None)]
+    blamed = [d for d in found if "plain" in d.facts]
+    if not blamed:
+        return
+    sized = [d for d in found if d.facts.get("case_N")]
+    sizes = {d.facts["case_N"] for d in sized}
+    follows = len(sizes) > 1 and any(
+        all(abs(d.facts["factor"] - d.facts["case_N"] ** power) < 1e-6 * d.facts["case_N"] ** power for d in sized)
+        for power in (1, -1))
+    if not follows:
+        for d in blamed:
+            d.message = d.facts["plain"]
 
 
 def reconcile(results) -> None:
     """Across the cases of one check: a factor must be the same in every case (or a meaningful
-    one), and an explanation that fits every failing case wins over one that fits only some of
-    them, on the cases where both were offered."""
+    one), blames the batch size only where it follows N, and an explanation that fits every
+    failing case wins over one that fits only some of them, on the cases where both were offered."""
     _drop_inconsistent_factors(results)
+    _blame_n_only_where_the_factor_follows_n(results)
     failing = [r for r in results if not r.passed and r.error is None]
     if len(failing) < 2:
         return

@@ -18,11 +18,18 @@ __all__ = ["Diagnosis", "OutputCheck", "CaseResult", "Context", "Slot"]
 
 @dataclass
 class Diagnosis:
-    """A named finding. ``fails`` is False for a remark that costs no points."""
+    """A named finding. ``fails`` is False for a remark that costs no points.
+
+    ``facts``: what the finding found, as data for the rest of the compare phase (``{"factor":
+    2.0, "exact": True}``), never to be read back out of the message. ``supersedes``: the names of
+    the generic findings this one explains on its case (declared by its entry of the table,
+    :attr:`course.grader.compare.diagnoses.Entry.supersedes`). Neither takes part in equality."""
 
     name: str
     message: str
     fails: bool = True
+    facts: dict | None = field(default=None, compare=False)
+    supersedes: tuple = field(default=(), compare=False)
 
 
 @dataclass

@@ -12,7 +12,7 @@ import numpy as np
 from ...backend import is_array
 from ..cases import Case
 from ..run.values import close, fmt_shape, index_text, is_number, isclose, num, num_pair
-from .findings import Slot
+from .findings import Diagnosis, Slot
 
 __all__ = [
     "diag_none",
@@ -180,16 +180,31 @@ def diag_sign(s: Slot) -> str | None:
     return None
 
 
-def _factor_text(c: float) -> str:
+def _factor(c: float) -> tuple[float, bool, str]:
+    """The ratio ``c`` as a factor: ``(value, exact, text)``; exact for a whole number or 1/k."""
     for k in range(2, 1001):
         if abs(c - k) < 1e-6 * k:
-            return str(k)
+            return float(k), True, str(k)
         if abs(c - 1.0 / k) < 1e-6 / k:
-            return f"1/{k}"
-    return f"{c:.4g}"
+            return 1.0 / k, True, f"1/{k}"
+    text = f"{c:.4g}"
+    return float(text), False, text
 
 
-def diag_factor(s: Slot) -> str | None:
+def diag_factor(s: Slot) -> Diagnosis | None:
+    """A constant factor off, as a finding whose ``facts`` hold the factor (``{"factor": value,
+    "exact": whole number or 1/k}``) for the checks across cases."""
+    found = _factor_message(s)
+    if found is None:
+        return None
+    msg, value, exact = found
+    facts = {"factor": value, "exact": exact, "case_N": s.case.N}
+    if " (N = " in msg:  # the batch size is blamed: the cases together decide (engine.reconcile)
+        facts["plain"] = msg.split(" (N = ")[0] + ": a constant factor is missing or extra somewhere."
+    return Diagnosis("factor", msg, facts=facts)
+
+
+def _factor_message(s: Slot):
     atol = s.tol[1]
     a, e = s.arr.astype(np.float64), s.exp.astype(np.float64)
     finite = np.isfinite(e)  # an expected inf (an overflow) must not make every entry "small"
@@ -203,25 +218,27 @@ def diag_factor(s: Slot) -> str | None:
         return None
     if not close(a, c * e, 1e-6, atol):
         return None
-    text = _factor_text(c)
+    value, exact, text = _factor(c)
     if abs(c - 1.0) < 1e-3:  # "1 times" would read as no difference at all
         return (f"{s.label} is {c:.7g} times the expected one: every entry is off by the same relative "
-                f"amount, {c - 1:+.1e}, as when a constant is rounded (3.14 for pi) or computed in float32.")
+                f"amount, {c - 1:+.1e}, as when a constant is rounded (3.14 for pi) or computed in float32.",
+                c, False)
     msg = f"{s.label} is {text} times the expected one"
     N = s.case.N
     hints = {**s.exercise.factor_hints, **s.case.extra.get("factors", {})}
     for factor, advice in hints.items():
         if abs(c - factor) < 1e-6 * abs(factor):
-            return f"{msg}: {advice}"
+            return f"{msg}: {advice}", value, exact
     if N is not None and N > 1 and abs(c - N) < 1e-6 * N:
-        return f"{msg} (N = {N}): did you forget to divide by the batch size N?"
+        return f"{msg} (N = {N}): did you forget to divide by the batch size N?", value, exact
     if N is not None and N > 1 and abs(c * N - 1.0) < 1e-6 and int(mask.sum()) > 1:
-        return f"{msg} (N = {N}): you divide by the batch size N once too often (or where no mean is taken)."
+        return (f"{msg} (N = {N}): you divide by the batch size N once too often (or where no mean is taken).",
+                value, exact)
     # a factor is claimed only where it means something: a whole number or 1/k, or the same ratio
     # over many entries (a single entry always is "some factor" times the expected one)
-    if not ("/" in text or text.isdigit()) and int(mask.sum()) < 4:
+    if not exact and int(mask.sum()) < 4:
         return None
-    return f"{msg}: a constant factor is missing or extra somewhere."
+    return f"{msg}: a constant factor is missing or extra somewhere.", value, exact
 
 
 def diag_region(s: Slot) -> str | None:

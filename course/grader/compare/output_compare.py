@@ -22,7 +22,8 @@ def check_output(s: Slot, entries) -> tuple[bool, list[Diagnosis]]:
     """Compare one output by walking ``entries`` (the output entries of the table, in order):
     ``(ok, diagnoses)``.
 
-    An entry whose test returns a message adds ``Diagnosis(entry.name, message)``; then
+    An entry whose test returns a message adds ``Diagnosis(entry.name, message)`` (a test may
+    return a Diagnosis, to pass its ``facts`` on: it is renamed to the entry's name); then
     ``entry.then`` says what happens: "stop" ends the output's comparison (it fails), "skip"
     skips the rest of the entry's phase, "go" goes on. Before the first entry of the "values"
     phase the values are compared (at ``s.tol``): when they match, the walk ends there, and the
@@ -39,12 +40,13 @@ def check_output(s: Slot, entries) -> tuple[bool, list[Diagnosis]]:
             compared = True
             if close(s.arr, s.exp, *s.tol):
                 return not any(d.fails for d in found), found
-        if (entry.protocols or entry.outputs) and not entry.applies(protocol, kind):
+        if not entry.applies(protocol, kind):
             continue
         msg = entry.test(s)
         if not msg:
             continue
-        found.append(Diagnosis(entry.name, msg))
+        found.append(Diagnosis(entry.name, msg.message, msg.fails, msg.facts) if isinstance(msg, Diagnosis)
+                     else Diagnosis(entry.name, msg))
         if entry.then == "stop":
             return False, found
         if entry.then == "skip":

@@ -4,14 +4,17 @@
 (PyTorch's semantics, as :mod:`course.optim`); each name in the family's fault list changes one
 term: where lr, the decay or eps enters, which bias-correction power, m vs m-hat, g vs g*g, a
 state kept or lost, the order of two updates. The messages say it in the learner's terms.
-:data:`MODELS` maps the reference's name to ``(update, ((fault, message), ...))``.
+:data:`MODELS` maps the reference's name to ``(update, ((fault, message), ...))``: the faults the
+diagnosis engine tries. The topics build their variants from the same updates
+(:func:`with_fault`), with faults of their own beside those (``eps_inside_sqrt``, ...): one model
+of each optimizer.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MODELS"]
+__all__ = ["MODELS", "adam_update", "with_fault"]
 
 _LOST = ("state_lost", "Every step of yours behaves like a first step: the running buffers are not kept. Store "
          "them back into the state dict you were given (state['...'] = ...), do not start a new one.")
@@ -92,7 +95,10 @@ def _ema(w, g, state, *, lr, beta, fault=""):
         state.clear()
     t = state["t"] = state.get("t", 0) + 1
     v = state.get("velocity", np.zeros_like(w))
-    v = beta * v + (g if fault == "no_one_minus_beta" else (1 - beta) * g)
+    if fault == "weights_swapped":
+        v = (1 - beta) * v + beta * g
+    else:
+        v = beta * v + (g if fault == "no_one_minus_beta" else (1 - beta) * g)
     state["velocity"] = v
     w -= lr * (v / (1 - beta**t) if fault == "bias_corrected" else v)
     return w
@@ -117,7 +123,7 @@ def _adagrad(w, g, state, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
     s = state["sum"] = state.get("sum", 0.0) + gg
     k = {"decay_off_by_one": t, "decay_ignored": 0}.get(fault, t - 1)
     with np.errstate(all="ignore"):
-        w -= lr / (1 + k * lr_decay) * g / (np.sqrt(s) + eps)
+        w -= lr / (1 + k * lr_decay) * g / (np.sqrt(s + eps) if fault == "eps_inside_sqrt" else np.sqrt(s) + eps)
     return w
 
 
@@ -143,9 +149,10 @@ def _rmsprop(w, g, state, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, mo
     with np.errstate(all="ignore"):
         if centered:
             mg = state["grad_avg"] = alpha * state.get("grad_avg", 0.0) + (1 - alpha) * g
-            avg = np.sqrt(v - (mg if fault == "centered_no_square" else mg * mg)) + eps
+            var = v - (mg if fault == "centered_no_square" else mg * mg)
         else:
-            avg = np.sqrt(v) + eps
+            var = v
+        avg = np.sqrt(var + eps) if fault == "eps_inside_sqrt" else np.sqrt(var) + eps
         if momentum:
             buf = state["momentum_buffer"] = momentum * state.get("momentum_buffer", 0.0) + g / avg
             w -= lr * buf
@@ -163,8 +170,12 @@ _RMSPROP = (
 )
 
 
-def _adam(w, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, fault="",
-          decoupled=False):
+def adam_update(w, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
+                fault="", decoupled=False):
+    """Adam (AdamW with ``decoupled=True``), PyTorch's semantics and state names, with one ``fault``:
+    the engine's (:data:`_ADAM`) and the variants' of ``course.grader.topics`` (``no_bias_correction``,
+    ``step_after_bias_correction``: the power is the old step count, ``step_not_incremented``: it
+    is always 1, ``eps_inside_sqrt``)."""
     if fault == "state_lost":
         state.clear()
     b1, b2 = betas
@@ -175,18 +186,21 @@ def _adam(w, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.
         w *= 1 - (1.0 if fault == "wd_no_lr" else lr) * weight_decay
     elif weight_decay:
         g = g + weight_decay * w
-    m = state["m"] = b1 * state.get("m", 0.0) + (1 - b1) * g
-    v = state["v"] = b2 * state.get("v", 0.0) + (1 - b2) * (g if fault == "v_of_g" else g * g)
+    m = state["exp_avg"] = b1 * state.get("exp_avg", 0.0) + (1 - b1) * g
+    v = state["exp_avg_sq"] = b2 * state.get("exp_avg_sq", 0.0) + (1 - b2) * (g if fault == "v_of_g" else g * g)
     if amsgrad and fault != "amsgrad_ignored":
-        v = state["vmax"] = np.maximum(state.get("vmax", 0.0), v)
-    p = t + 1 if fault == "power_plus_one" else t
+        v = state["max_exp_avg_sq"] = np.maximum(state.get("max_exp_avg_sq", 0.0), v)
+    p = {"power_plus_one": t + 1, "step_after_bias_correction": t - 1, "step_not_incremented": 1}.get(fault, t)
+    uncorrected = fault == "no_bias_correction"
     with np.errstate(all="ignore"):
-        m_hat = m if fault == "m_not_corrected" else m / (1 - b1**p)
-        v_hat = v if fault == "v_not_corrected" else v / (1 - b2**p)
+        m_hat = m if uncorrected or fault == "m_not_corrected" else m / (1 - b1**p)
+        v_hat = v if uncorrected or fault == "v_not_corrected" else v / (1 - b2**p)
         if fault == "eps_outside_division":
             w -= lr * m_hat / np.sqrt(v_hat) + eps
         elif fault == "no_sqrt":
             w -= lr * m_hat / (v_hat + eps)
+        elif fault == "eps_inside_sqrt":
+            w -= lr * m_hat / np.sqrt(v_hat + eps)
         else:
             w -= lr * m_hat / (np.sqrt(v_hat) + eps)
     return w
@@ -218,7 +232,7 @@ _ADAMW = (
 
 
 def _adamw(w, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, fault=""):
-    return _adam(w, g, state, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+    return adam_update(w, g, state, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                  fault=fault, decoupled=True)
 
 
@@ -228,6 +242,13 @@ MODELS = {
     "momentum_ema": (_ema, _EMA),
     "adagrad": (_adagrad, _ADAGRAD),
     "rmsprop": (_rmsprop, _RMSPROP),
-    "adam": (_adam, _ADAM),
+    "adam": (adam_update, _ADAM),
     "adamw": (_adamw, _ADAMW),
 }
+
+
+def with_fault(family: str, fault: str, **switches):
+    """The update of ``family`` (a key of :data:`MODELS`) with one ``fault``, as a variant:
+    ``fn(w, g, state, **hyperparameters)``; ``switches`` are fixed (e.g. ``decoupled=True``)."""
+    update = MODELS[family][0]
+    return lambda w, g, state, **hp: update(w, g, state, fault=fault, **switches, **hp)

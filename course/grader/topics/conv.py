@@ -74,22 +74,33 @@ register(
 )
 
 
-def _naive_backward(assign_dx=False, assign_dw=False):
-    """The loop backward with = where += is needed (a grader variant)."""
+def _position_alone(dout, i, j):
+    """dout with every output position but (i, j) set to zero."""
+    one = np.zeros_like(dout)
+    one[:, :, i, j] = dout[:, :, i, j]
+    return one
+
+
+def _overwritten(which):
+    """The reference with one switch: each output position's gradient is assigned (=) to dx's
+    window, or to dw, where it must be added (+=). Each position's gradient is the reference's,
+    on dout with every other position zero; with = the last position (in loop order) wins."""
 
     def backward(dout, cache):
-        x, w, b, stride, pad = cache
+        x, w, _, stride, pad = cache
+        dx, dw, db = conv2d_backward(dout, cache)
+        Ho, Wo = dout.shape[2:]
+        if which == "dw":
+            return dx, conv2d_backward(_position_alone(dout, Ho - 1, Wo - 1), cache)[1], db
         HH, WW = w.shape[2:]
-        xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-        dxp, dw = np.zeros_like(xp), np.zeros_like(w)
-        for i in range(dout.shape[2]):
-            for j in range(dout.shape[3]):
-                rows, cols = slice(i * stride, i * stride + HH), slice(j * stride, j * stride + WW)
-                d = dout[:, :, i, j]
-                gx, gw = np.tensordot(d, w, axes=([1], [0])), np.tensordot(d, xp[:, :, rows, cols], axes=([0], [0]))
-                dxp[:, :, rows, cols] = gx if assign_dx else dxp[:, :, rows, cols] + gx
-                dw = gw if assign_dw else dw + gw
-        return dxp[:, :, pad:pad + x.shape[2], pad:pad + x.shape[3]], dw, dout.sum(axis=(0, 2, 3))
+        dx = np.zeros_like(dx)
+        for i in range(Ho):
+            for j in range(Wo):
+                gx = conv2d_backward(_position_alone(dout, i, j), cache)[0]
+                r, c = i * stride - pad, j * stride - pad  # the window's corner in x (unpadded)
+                rows, cols = slice(max(r, 0), max(r + HH, 0)), slice(max(c, 0), max(c + WW, 0))
+                dx[:, :, rows, cols] = gx[:, :, rows, cols]
+        return dx, dw, db
 
     return backward
 
@@ -115,10 +126,10 @@ register(
                 "so sum over the batch AND both spatial axes: db = dout.sum(axis=(0, 2, 3))."),
         Variant("db_wrong_axes", lambda d, c: (*conv2d_backward(d, c)[:2], d.sum(axis=(1, 2, 3))),
                 "Your db has one value per example: sum over axes (0, 2, 3), keeping the filter axis 1."),
-        Variant("dx_overwritten", _naive_backward(assign_dx=True),
+        Variant("dx_overwritten", _overwritten("dx"),
                 "Your dx is assigned (=) window by window, so where windows overlap only the last one "
                 "counts: add (+=) each window's gradient."),
-        Variant("dw_overwritten", _naive_backward(assign_dw=True),
+        Variant("dw_overwritten", _overwritten("dw"),
                 "Your dw holds the last output position only: every position uses the same filter, so "
                 "add (+=) their contributions."),
         Variant("padding_not_cropped", _uncropped,

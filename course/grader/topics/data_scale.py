@@ -13,7 +13,7 @@ from ..compare.trajectory_checks import judge_trajectory
 from ..registry import Knob, Variant, register
 from ..run.lesson_protocols import ALLOC_SIZE, AllocatingTrajectory, PrefetchRun, RecordError
 from ._trajectories import _case, _fresh_state, _lookup
-from .optim_adaptive import _adam_eps_inside, _adam_variant
+from .optim_adaptive import _adam_variant
 
 LESSON = "12_big_data"
 
@@ -271,9 +271,9 @@ register(
     protocol=AllocatingTrajectory(_lookup),
     judge=_allocation_verdict,
     variants=(
-        Variant("no_bias_correction", _adam_variant(bias_correction=False),
+        Variant("no_bias_correction", _adam_variant(fault="no_bias_correction"),
                 "Your steps match Adam without bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t)."),
-        Variant("eps_inside_sqrt", _adam_eps_inside(False),
+        Variant("eps_inside_sqrt", _adam_variant(fault="eps_inside_sqrt"),
                 "You put eps inside the square root: sqrt(v_hat + eps); it goes after: sqrt(v_hat) + eps."),
         Variant("state_not_updated", _fresh_state(_adam_variant()),
                 "Your optimizer forgets its state between steps: keep m, v and the step count in the state dict."),

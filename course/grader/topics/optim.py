@@ -9,9 +9,8 @@ are in ``optim_adaptive.py``.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ...optim import momentum_classic, momentum_ema, sgd
+from ..models.optim_models import with_fault
 from ..registry import Variant, register
 from ._trajectories import _STATE, TRAJECTORY, _case, _fresh_state
 
@@ -53,13 +52,6 @@ register(
 )
 
 
-def _sgd_first_step_damped(w, g, state, *, lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
-    if "momentum_buffer" not in state:
-        state["momentum_buffer"] = np.zeros_like(w)
-    return sgd(w, g, state, lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
-               weight_decay=weight_decay)
-
-
 def _sgd_nesterov_ignored(w, g, state, *, nesterov=False, **hp):
     return sgd(w, g, state, **hp)
 
@@ -85,7 +77,7 @@ register(
         Variant("state_not_updated", _fresh_state(sgd), _STATE),
         Variant(
             "first_step_from_zero",
-            _sgd_first_step_damped,
+            with_fault("sgd", "dampened_first"),  # a buffer from zeros: the first step is damped
             "Your buffer starts at zeros; PyTorch's SGD sets it to the gradient itself on the first "
             "step (b = g), and applies momentum and dampening only from the second step on.",
         ),
@@ -102,12 +94,6 @@ register(
 )
 
 
-def _classic_swapped(w, g, state, *, lr, mu):
-    v = state["velocity"] = mu * state.get("velocity", np.zeros_like(w)) + lr * g
-    w += v
-    return w
-
-
 register(
     "optim.momentum_classic",
     lesson="06_momentum",
@@ -122,17 +108,11 @@ register(
     protocol=TRAJECTORY,
     variants=(
         Variant("state_not_updated", _fresh_state(momentum_classic), _STATE),
-        Variant("velocity_sign", _classic_swapped,
+        Variant("velocity_sign", with_fault("momentum_classic", "velocity_sign"),
                 "Your velocity adds + lr * g: it should subtract, v = mu * v - lr * g, then w = w + v."),
     ),
     hints=("v = mu * v - lr * g (v starts at zeros, kept in state['velocity']); w += v.",),
 )
-
-
-def _ema_swapped(w, g, state, *, lr, beta):
-    v = state["velocity"] = (1 - beta) * state.get("velocity", np.zeros_like(w)) + beta * g
-    w -= lr * v
-    return w
 
 
 register(
@@ -149,7 +129,7 @@ register(
     protocol=TRAJECTORY,
     variants=(
         Variant("state_not_updated", _fresh_state(momentum_ema), _STATE),
-        Variant("weights_swapped", _ema_swapped,
+        Variant("weights_swapped", with_fault("momentum_ema", "weights_swapped"),
                 "You swapped the weights: the average keeps beta of the old value, "
                 "v = beta * v + (1 - beta) * g."),
     ),

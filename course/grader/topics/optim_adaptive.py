@@ -7,9 +7,8 @@ instead of decoupled decay, ...).
 
 from __future__ import annotations
 
-import numpy as np
-
 from ...optim import adagrad, adam, adamw, rmsprop
+from ..models.optim_models import with_fault
 from ..registry import Variant, register
 from ._trajectories import _STATE, TRAJECTORY, _case, _fresh_state
 
@@ -17,37 +16,9 @@ from ._trajectories import _STATE, TRAJECTORY, _case, _fresh_state
 # Deliberately wrong versions (the grader's own code), used to name a learner's bug
 
 
-def _adam_family(w, g, state, *, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-                 decoupled=False, bias_correction=True, step="before", eps_inside=False):
-    """Adam/AdamW with switches for the usual mistakes. ``step``: "before" (right), "after"
-    (incremented after the bias correction), "never" (always bias-corrects with t = 1);
-    ``eps_inside``: sqrt(v_hat + eps) instead of sqrt(v_hat) + eps."""
-    b1, b2 = betas
-    t = state.get("step", 0)
-    t_used = t + 1 if step == "before" else (t if step == "after" else 1)
-    if decoupled:
-        w *= 1 - lr * weight_decay
-    elif weight_decay:
-        g = g + weight_decay * w
-    m = state["exp_avg"] = b1 * state.get("exp_avg", 0.0) + (1 - b1) * g
-    v = state["exp_avg_sq"] = b2 * state.get("exp_avg_sq", 0.0) + (1 - b2) * g * g
-    if amsgrad:
-        v = state["max_exp_avg_sq"] = np.maximum(state.get("max_exp_avg_sq", 0.0), v)
-    if bias_correction:
-        with np.errstate(all="ignore"):
-            m, v = m / (1 - b1**t_used), v / (1 - b2**t_used)
-    with np.errstate(all="ignore"):
-        w -= lr * m / (np.sqrt(v + eps) if eps_inside else np.sqrt(v) + eps)
-    state["step"] = t + 1
-    return w
-
-
-def _adam_variant(decoupled=False, **bug):
-    return lambda w, g, state, **hp: _adam_family(w, g, state, decoupled=decoupled, **hp, **bug)
-
-
-def _adam_eps_inside(decoupled):
-    return _adam_variant(decoupled, eps_inside=True)
+def _adam_variant(decoupled=False, fault=""):
+    """Adam (AdamW with ``decoupled``) with one fault of the grader's one Adam model."""
+    return with_fault("adam", fault, decoupled=decoupled)
 
 
 _EPS = (
@@ -60,23 +31,23 @@ def _adam_variants(decoupled: bool):
     out = [
         Variant(
             "no_bias_correction",
-            _adam_variant(decoupled, bias_correction=False),
+            _adam_variant(decoupled, "no_bias_correction"),
             "Your steps match Adam without bias correction: divide m by (1 - beta1**t) and v by "
             "(1 - beta2**t), with t the step number (1 on the first step).",
         ),
         Variant(
             "step_after_bias_correction",
-            _adam_variant(decoupled, step="after"),
+            _adam_variant(decoupled, "step_after_bias_correction"),
             "Your first step divides by 1 - beta**0 = 0: increment state['step'] *before* using it in "
             "the bias correction (t = 1 on the first step).",
         ),
         Variant(
             "step_not_incremented",
-            _adam_variant(decoupled, step="never"),
+            _adam_variant(decoupled, "step_not_incremented"),
             "Your bias correction always uses t = 1: increment state['step'] on every call and use "
             "the new value.",
         ),
-        Variant("eps_inside_sqrt", _adam_eps_inside(decoupled), _EPS),
+        Variant("eps_inside_sqrt", _adam_variant(decoupled, "eps_inside_sqrt"), _EPS),
         Variant("state_not_updated", _fresh_state(_adam_variant(decoupled)), _STATE),
     ]
     if decoupled:
@@ -149,15 +120,6 @@ register(
 # AdaGrad and RMSprop
 
 
-def _adagrad_eps_inside(w, g, state, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, eps=1e-10):
-    t = state["step"] = state.get("step", 0) + 1
-    if weight_decay:
-        g = g + weight_decay * w
-    s = state["sum"] = state.get("sum", 0.0) + g * g
-    w -= lr / (1 + (t - 1) * lr_decay) * g / np.sqrt(s + eps)
-    return w
-
-
 register(
     "optim.adagrad",
     lesson="07_adaptive",
@@ -175,7 +137,7 @@ register(
     outputs=("path",),
     protocol=TRAJECTORY,
     variants=(
-        Variant("eps_inside_sqrt", _adagrad_eps_inside, _EPS.replace("v_hat", "sum")),
+        Variant("eps_inside_sqrt", with_fault("adagrad", "eps_inside_sqrt"), _EPS.replace("v_hat", "sum")),
         Variant("state_not_updated", _fresh_state(adagrad), _STATE),
     ),
     hints=(
@@ -183,25 +145,6 @@ register(
         "w -= lr_t * g / (sqrt(sum) + eps).",
     ),
 )
-
-
-def _rmsprop_eps_inside(w, g, state, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                        centered=False):
-    state["step"] = state.get("step", 0) + 1
-    if weight_decay:
-        g = g + weight_decay * w
-    v = state["square_avg"] = alpha * state.get("square_avg", 0.0) + (1 - alpha) * g * g
-    if centered:
-        m = state["grad_avg"] = alpha * state.get("grad_avg", 0.0) + (1 - alpha) * g
-        d = np.sqrt(v - m * m + eps)
-    else:
-        d = np.sqrt(v + eps)
-    if momentum > 0:
-        b = state["momentum_buffer"] = momentum * state.get("momentum_buffer", 0.0) + g / d
-        w -= lr * b
-    else:
-        w -= lr * g / d
-    return w
 
 
 def _rmsprop_swapped(w, g, state, *, alpha=0.99, **hp):
@@ -228,7 +171,7 @@ register(
     outputs=("path",),
     protocol=TRAJECTORY,
     variants=(
-        Variant("eps_inside_sqrt", _rmsprop_eps_inside, _EPS.replace("v_hat", "v")),
+        Variant("eps_inside_sqrt", with_fault("rmsprop", "eps_inside_sqrt"), _EPS.replace("v_hat", "v")),
         Variant("state_not_updated", _fresh_state(rmsprop), _STATE),
         Variant("weights_swapped", _rmsprop_swapped,
                 "You swapped the weights of the running average: v = alpha * v + (1 - alpha) * g * g."),

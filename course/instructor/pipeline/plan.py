@@ -22,8 +22,7 @@ from pathlib import Path
 from ...grader import registry
 from ...grader.cases import cases as make_cases
 from ...grader.cases import copy_data
-from ...grader.grading import reference_outcomes
-from ...grader.models.reference import run_reference
+from ...grader.models.reference import reference_outcomes, run_reference
 from ...grader.run.runner import Backward, Outcome, Sweep, Trajectory
 from ..sandbox import view
 from . import extract

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...grader.compare.core import CaseResult, Diagnosis, compare_case
+from ...grader.compare.core import compare
 from ...grader.report import Result
 from ...grader.run.runner import ErrorInfo, Outcome
 from ..sandbox import host as sandbox
@@ -169,17 +169,13 @@ def collect(w: Work) -> bool:
 
 
 def _compare(ex, ts, outcomes: list) -> Result:
-    """The compare phase, case by case: a malformed outcome fails its case, never the batch."""
+    """The compare phase of one test set: the same :func:`~course.grader.compare.core.compare` as a
+    learner's ``check`` (reconciled across the set's cases). Missing outcomes fail their cases, a
+    malformed one fails its case, never the batch."""
     outcomes = list(outcomes)[: len(ts.cases)]
     while len(outcomes) < len(ts.cases):
         outcomes.append(Outcome(error=ErrorInfo("exception", "NoResult", "no result for this case")))
-    results = []
-    for i, (case, out, ref) in enumerate(zip(ts.cases, outcomes, ts.references)):
-        try:
-            results.append(compare_case(ex, i, case, out, ref))
-        except Exception as exc:  # outputs of a shape or kind the comparison cannot read
-            results.append(CaseResult(i, case.note, False, [Diagnosis(
-                "unreadable", f"Your result could not be compared ({type(exc).__name__}: {str(exc)[:200]}).")]))
+    results = compare(ex, ts.cases, outcomes, ts.references)
     return Result(ex.id, ex.title, ex.lesson, ex.points, results, ex.hints, ts.seed)
 
 

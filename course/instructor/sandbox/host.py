@@ -190,20 +190,21 @@ class _Watch:
         self.timing: dict = {}  # event -> seconds after the start, as the grader saw them
 
     def __call__(self, data: bytes) -> float:
-        while len(data) - self.pos >= 11 and self.frames < channel.MAX_FRAMES:
-            self.frames += 1
-            magic, kind, size = channel._HEAD.unpack_from(data, self.pos)
-            if magic != channel.MAGIC or len(data) - self.pos - 11 < size:
+        while self.frames < channel.MAX_FRAMES:
+            try:
+                found = channel.frame_at(data, self.pos)
+            except channel.FrameError:  # the parse after the run stops there too
                 break
-            if kind == b"J" and size < 4096:
+            if found is None:  # the frame has not fully arrived yet
+                break
+            self.frames += 1
+            kind, start, self.pos = found
+            if kind == b"J" and self.pos - start < 4096:
                 try:
-                    ev = json.loads(data[self.pos + 11:self.pos + 11 + size])
+                    ev = json.loads(data[start:self.pos])
                 except ValueError:
                     ev = {}
-                self.pos += 11 + size
                 self._event(ev if isinstance(ev, dict) else {})
-                continue
-            self.pos += 11 + size
         return self.deadline
 
     def _event(self, ev: dict) -> None:

@@ -20,8 +20,8 @@ import selectors
 import struct
 import time
 
-__all__ = ["send", "send_json", "Frames", "read_process", "json_nodes", "MAX_FRAME", "MAX_STREAM", "MAX_NODES",
-           "MAX_FRAMES", "LOG_TAIL"]
+__all__ = ["send", "send_json", "Frames", "frame_at", "FrameError", "HEAD_SIZE", "read_process", "json_nodes",
+           "MAX_FRAME", "MAX_STREAM", "MAX_NODES", "MAX_FRAMES", "LOG_TAIL"]
 
 MAGIC = b"CG"
 MAX_FRAME = 64 * 2**20
@@ -39,6 +39,27 @@ def json_nodes(raw: bytes) -> int:
     """An upper bound on the number of values in the JSON text ``raw``, without parsing it."""
     return raw.count(b",") + raw.count(b"[") + raw.count(b"{") + 1
 _HEAD = struct.Struct(">2scQ")
+#: The bytes before a frame's payload: magic, kind, length.
+HEAD_SIZE = _HEAD.size
+KINDS = (b"J", b"A")
+
+
+class FrameError(ValueError):
+    """Bytes that are not a frame: a wrong magic, an unknown kind, a length over MAX_FRAME."""
+
+
+def frame_at(data, pos: int):
+    """The frame that starts at ``pos`` of ``data``: ``(kind, payload start, payload end)``, or
+    ``None`` when ``data`` ends before it does (more may come). Raises :class:`FrameError` for
+    bytes that are not a frame. The one reader of the frame format (:class:`Frames` and the
+    grader's watch of a running sandbox both read through it)."""
+    if len(data) - pos < HEAD_SIZE:
+        return None
+    magic, kind, size = _HEAD.unpack_from(data, pos)
+    if magic != MAGIC or kind not in KINDS or size > MAX_FRAME:
+        raise FrameError("a malformed frame")
+    start = pos + HEAD_SIZE
+    return None if start + size > len(data) else (kind, start, start + size)
 
 
 def send(fh, kind: bytes, payload: bytes) -> None:
@@ -63,16 +84,18 @@ class Frames:
             if len(self.events) >= MAX_FRAMES:
                 self.problem = f"more than {MAX_FRAMES} frames"
                 break
-            if len(data) - pos < _HEAD.size:
+            if len(data) - pos < HEAD_SIZE:
                 self.problem = "a truncated frame"
                 break
-            magic, kind, size = _HEAD.unpack_from(data, pos)
-            pos += _HEAD.size
-            if magic != MAGIC or kind not in (b"J", b"A") or size > MAX_FRAME or pos + size > len(data):
+            try:
+                found = frame_at(data, pos)
+            except FrameError:
+                found = None
+            if found is None:  # the bytes end inside the frame's payload, or are not a frame
                 self.problem = "a malformed frame"
                 break
-            payload = data[pos:pos + size]
-            pos += size
+            kind, start, pos = found
+            payload = data[start:pos]
             if kind == b"A":
                 if pending is None or len(pending[1]) >= pending[2]:
                     self.problem = "an array without a result"
