@@ -30,9 +30,11 @@ def _fp16_cases(rng):
              note="tiny values: some underflow to 0, some become subnormal; an exact 0"),
         Case((np.concatenate([_values(rng, 5, -10, 6), [0.0, -0.0]]).reshape(7, 1),),
              note="a mix from 1e-10 to 1e6, shape (7, 1)"),
-        Case((np.array([65504.0, 65510.0, -65519.0, 65520.0, np.inf, -np.inf, 2.0**-25, 2.0**-25 * 1.01]),),
+        Case((np.array([65504.0, 65510.0, -65519.0, 65520.0, np.inf, -np.inf, 2.0**-25, 2.0**-25 * 1.01,
+                        2.0**-14 * 0.99, 2.0**-14, 2.0**-12, 2.0**-10 * 1.5]),),
              note="either side of the thresholds: 65510 and -65519 round to +-65504, 65520 to inf; "
-                  "infinite inputs; 2**-25 (half the smallest subnormal) rounds to 0, just above it does not"),
+                  "infinite inputs; 2**-25 (half the smallest subnormal) rounds to 0, just above it does not; "
+                  "either side of 2**-14, the smallest normal"),
     ]
 
 

@@ -34,30 +34,40 @@ def _penalty_cases(rng):
         Case((_params(rng), 0.1), note="lam = 0.1"),
         Case((_params(rng, zeros=True), float(rng.uniform(0.01, 1.0))), note="some weights exactly 0"),
         Case(({"W": randn(rng, 4, 3)}, 0.0), note="lam = 0: no penalty"),
+        Case((_params(rng), 0.3), {"names": ("W1", "W2")}, note="names = ('W1', 'W2'): the biases are not penalised"),
     ]
 
 
-def _l2_double_gradient(params, lam):
-    loss, _ = l2_penalty(params, lam)
-    return loss, {k: 2 * lam * w for k, w in params.items()}
+def _only(names, params, fn):
+    """``{k: fn(w)}`` for the chosen keys, zeros for the others (what every penalty's gradient does)."""
+    chosen = set(params if names is None else names)
+    return {k: fn(w) if k in chosen else np.zeros_like(w) for k, w in params.items()}
 
 
-def _l2_no_half(params, lam):
-    return lam * sum(float(np.sum(w * w)) for w in params.values()), {k: lam * w for k, w in params.items()}
+def _l2_double_gradient(params, lam, names=None):
+    loss, _ = l2_penalty(params, lam, names)
+    return loss, _only(names, params, lambda w: 2 * lam * w)
 
 
-def _l1_grad_at_zero(params, lam):
-    loss, _ = l1_penalty(params, lam)
-    return loss, {k: np.where(w >= 0, lam, -lam) for k, w in params.items()}
+def _l2_no_half(params, lam, names=None):
+    chosen = set(params if names is None else names)
+    return lam * sum(float(np.sum(w * w)) for k, w in params.items() if k in chosen), _only(names, params,
+                                                                                            lambda w: lam * w)
 
 
-def _l1_l2_gradient(params, lam):
-    loss, _ = l1_penalty(params, lam)
-    return loss, {k: lam * w for k, w in params.items()}
+def _l1_grad_at_zero(params, lam, names=None):
+    loss, _ = l1_penalty(params, lam, names)
+    return loss, _only(names, params, lambda w: np.where(w >= 0, lam, -lam))
 
 
-def _l1_no_abs(params, lam):
-    return lam * sum(float(np.sum(w)) for w in params.values()), l1_penalty(params, lam)[1]
+def _l1_l2_gradient(params, lam, names=None):
+    loss, _ = l1_penalty(params, lam, names)
+    return loss, _only(names, params, lambda w: lam * w)
+
+
+def _l1_no_abs(params, lam, names=None):
+    chosen = set(params if names is None else names)
+    return lam * sum(float(np.sum(w)) for k, w in params.items() if k in chosen), l1_penalty(params, lam, names)[1]
 
 
 register(
