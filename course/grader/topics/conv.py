@@ -8,7 +8,7 @@ import numpy as np
 from ...layers.conv import conv2d_backward, conv2d_forward
 from ...layers.pool import max_pool_backward, max_pool_forward
 from ..cases import Case, randn
-from ..registry import Variant, register
+from ..registry import Knob, Variant, register
 from ..run.runner import Backward
 
 LESSON = "16_conv_rnn"
@@ -39,6 +39,22 @@ def _one_row_short(x, w, b, stride=1, pad=0):
     return out[:, :, :-1, :-1], cache
 
 
+def _conv_forward_model(x, w, b, stride=1, pad=0, window_step="stride"):
+    """The convolution with how far each window moves as a switch: by ``stride`` along rows and
+    columns (the reference), or by 1 along one of them or both (the output size still uses stride)."""
+    out, cache = conv2d_forward(x, w, b, stride, pad)
+    if window_step == "stride":
+        return out, cache
+    rows, cols = {"1 along the rows": (1, stride), "1 along the columns": (stride, 1), "1": (1, 1)}[window_step]
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    HH, WW = w.shape[2:]
+    for i in range(out.shape[2]):
+        for j in range(out.shape[3]):
+            win = xp[:, :, i * rows:i * rows + HH, j * cols:j * cols + WW]
+            out[:, :, i, j] = np.tensordot(win, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    return out, cache
+
+
 register(
     "conv.conv2d_forward",
     lesson=LESSON,
@@ -47,6 +63,16 @@ register(
     cases=_conv_cases,
     outputs=("out", None),
     arg_names=("x", "w", "b", "stride", "pad"),
+    model=_conv_forward_model,
+    knobs=(
+        Knob("window_step", ("1 along the rows", "1 along the columns", "1"), {
+            "1 along the rows": "Your windows move down by 1 row where they must move by `stride`: window (i, j) "
+                                "starts at row i * stride (and column j * stride).",
+            "1 along the columns": "Your windows move right by 1 column where they must move by `stride`: window "
+                                   "(i, j) starts at column j * stride (and row i * stride).",
+            "1": "Your windows move by 1 where they must move by `stride`, although your output has the strided "
+                 "size: window (i, j) starts at row i * stride and column j * stride."}),
+    ),
     variants=(
         Variant("output_size_off_by_one", _one_row_short,
                 "Your output misses the last row and column: H' = 1 + (H + 2 * pad - HH) // stride "
@@ -181,6 +207,11 @@ def _pool_variant(kind):
                     flat = win.reshape(*win.shape[:2], -1)
                     k = size * size - 1 - flat[..., ::-1].argmax(-1)
                     g = d * (np.arange(size * size) == k[..., None]).reshape(win.shape)
+                elif kind == "column-major":  # the flat argmax read as (k % size, k // size)
+                    k = win.reshape(*win.shape[:2], -1).argmax(-1)
+                    g = np.zeros(win.shape)
+                    n_, c_ = np.indices(k.shape)
+                    g[n_, c_, k % size, k // size] = d[..., 0, 0]
                 else:  # "ties" or "overwrite": the mask of every maximum / of the first one
                     g = d * (win == win.max(axis=(2, 3), keepdims=True))
                     if kind == "overwrite":
@@ -194,6 +225,12 @@ def _pool_variant(kind):
     return backward
 
 
+def _pool_model(dout, cache, argmax_read_as="row-major"):
+    """Max-pooling's backward with how the flat argmax is read back as a (row, column) switch."""
+    return max_pool_backward(dout, cache) if argmax_read_as == "row-major" else _pool_variant("column-major")(
+        dout, cache)
+
+
 register(
     "conv.max_pool_backward",
     lesson=LESSON,
@@ -203,6 +240,12 @@ register(
     outputs=("dx",),
     arg_names=("x",),
     protocol=Backward(max_pool_forward),
+    model=_pool_model,
+    knobs=(
+        Knob("argmax_read_as", ("column-major",), "You read the flat argmax k of a window as (k % size, "
+             "k // size): row and column swapped. A window flattened row by row puts entry (r, c) at "
+             "k = r * size + c, so r, c = divmod(k, size) (or np.unravel_index)."),
+    ),
     variants=(
         Variant("gradient_to_all_entries", _pool_variant("all"),
                 "You sent each window's gradient to every entry of the window; only the maximum "

@@ -167,10 +167,12 @@ def _bn_train_formula_in_eval(dout, cache):
     return batchnorm_backward(dout, (x_hat, gamma, inv_std, "train"))
 
 
-def _normalise_backward_model(dout, x_hat, gamma, inv_std, axis, train=True, gamma_in_dx=True, scaled_by="inv_std"):
+def _normalise_backward_model(dout, x_hat, gamma, inv_std, axis, train=True, gamma_in_dx=True, scaled_by="inv_std",
+                              count="normalised axis"):
     """The backward of a normalisation over ``axis`` with its choices as switches: whether dx_hat
-    carries gamma, and what the bracket is multiplied by (the reference: inv_std / K)."""
-    K = x_hat.shape[axis]
+    carries gamma, what the bracket is multiplied by (the reference: inv_std / K), and which axis
+    K counts (the reference: the one normalised over)."""
+    K = x_hat.shape[axis if count == "normalised axis" else 1 - axis]
     dx_hat = dout * gamma if gamma_in_dx else dout
     if train:
         bracket = K * dx_hat - dx_hat.sum(axis=axis, keepdims=True) - x_hat * (dx_hat * x_hat).sum(
@@ -195,6 +197,9 @@ def _ln_backward_model(dout, cache, **knobs):
 _NORM_KNOBS = (
     Knob("gamma_in_dx", (False,), "Your dx leaves gamma out: the output is gamma * x_hat + beta, so the "
          "gradient reaching x_hat is dx_hat = dout * gamma, and every term of dx is built from dx_hat."),
+    Knob("count", ("other axis",), "Your K counts the other axis: the mean and variance were taken over the "
+         "normalised axis (the batch for batch norm, the features for layer norm), so K is its length, "
+         "the number of values each mean averaged."),
     Knob("scaled_by", ("inv_std ** 2",), "Your dx is multiplied by 1 / (var + eps) where 1 / sqrt(var + eps) "
          "belongs: x_hat = (x - mean) * inv_std, so dx carries inv_std once."),
 )
