@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from ..grader.report import case_json
+from . import attribution
 from .store import atomic_write_bytes
 
 __all__ = ["write_all", "write_csv", "write_json", "feedback_markdown", "gradescope_results", "summary"]
@@ -117,6 +118,8 @@ def submission_json(g) -> dict:
         "remarks": g.remarks,
         "copies": list(getattr(g, "copies", [])),
         "cell_errors": {str(k): v for k, v in g.cell_errors.items()},
+        "cell_failures": [f.to_json() for f in getattr(g, "cell_failures", [])],
+        "expected_cell_errors": getattr(g, "expected_cell_errors", 0),
         "seconds": g.seconds,
         "timing": dict(getattr(g, "timing", {})),
         "exercises": {i: _exercise_json(e) for i, e in g.exercises.items()},
@@ -212,9 +215,11 @@ def feedback_markdown(g, info) -> str:
     lines.append(f"**Score:** {_num(g.score)} / {_num(g.max_score)}{pct}  ")
     lines.append(f"**Graded:** {time.strftime('%Y-%m-%d %H:%M')} (batch {info.get('id', '')})")
     lines.append("")
-    if g.notes:
+    lines += cell_failures_markdown(g, yours=True)
+    notes = page_notes(g)
+    if notes:
         lines.append("## Notes")
-        lines += [f"- {_md(n, 2000)}" for n in g.notes]
+        lines += [f"- {_md(n, 2000)}" for n in notes]
         lines.append("")
     if g.remarks:
         lines += ["## Remarks", *[f"- {_md(r, 2000)}" for r in g.remarks], ""]
@@ -232,14 +237,28 @@ def feedback_markdown(g, info) -> str:
             else:
                 _set_details(s, lines)
         lines.append("")
-    if g.cell_errors:
-        lines.append("## Errors in your cells (your code's own messages, as it raised them)")
-        for k, v in sorted(g.cell_errors.items()):
-            lines.append(f"- cell {k}: {_md(v, 160)}")
-        lines.append("")
+    lines += cell_failures_markdown(g, yours=False)
     lines.append("_Printed output does not count: grades come from what your functions return on the grader's "
                  "own cases (other seeds than the ones in the notebook)._")
     return "\n".join(lines) + "\n"
+
+
+CELL_HEADINGS = {True: "Your cells that failed (their own messages, as they raised them)",
+                 False: "Lesson cells that failed while running your functions"}
+
+
+def page_notes(g) -> list[str]:
+    """The gradebook notes a feedback page lists under "Notes": the failed cells have their own section."""
+    shown = set(attribution.as_notes(getattr(g, "cell_failures", [])))
+    return [n for n in g.notes if n not in shown]
+
+
+def cell_failures_markdown(g, yours: bool) -> list[str]:
+    """The failed cells of one kind (course.instructor.attribution), as a Markdown section."""
+    fails = [f for f in getattr(g, "cell_failures", []) if f.yours == yours]
+    if not fails:
+        return []
+    return [f"## {CELL_HEADINGS[yours]}", *[f"- {_md(f.sentence, 600)}" for f in fails], ""]
 
 
 # ---------------------------------------------------------------------------------------------

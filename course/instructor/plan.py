@@ -24,7 +24,7 @@ from ..grader.cases import cases as make_cases
 from ..grader.cases import copy_data
 from ..grader.grading import reference_outcomes
 from ..grader.runner import Backward, Outcome, Sweep, Trajectory, run_reference
-from . import extract, view
+from . import attribution, extract, view
 
 __all__ = ["PlanError", "TestSet", "LessonPlan", "make_plan", "task_for", "SANDBOX_PROTOCOL_MODULES"]
 
@@ -55,6 +55,7 @@ class LessonPlan:
     exercises: list  # registry Exercise objects, in registry order
     sets: dict  # exercise id -> [TestSet]
     tasks: list = field(default_factory=list)  # what the sandbox gets, one per exercise
+    course_cells: frozenset = frozenset()  # the course's own code cells (attribution.course_cells)
 
     @property
     def max_score(self) -> float:
@@ -193,6 +194,6 @@ def make_plan(name: str, solutions: Path, seed: int, hidden_tests, hidden_source
                 ex_sets.append(TestSet("hidden cases", True, visibility, -1, what,
                                        _references(ex, what, "the hidden cases", hidden_source)))
         sets[ex.id] = ex_sets
-    plan = LessonPlan(name, path, bindings, exercises, sets)
+    plan = LessonPlan(name, path, bindings, exercises, sets, course_cells=attribution.course_cells(nb))
     plan.tasks = [task_for(ex, bindings[ex.id], sets[ex.id]) for ex in exercises]
     return plan
