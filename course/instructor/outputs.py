@@ -145,6 +145,7 @@ _STATUS_WORDS = {
     "no_result": "✘ no result",
     "not_graded": "not graded",
 }
+STATUS_WORDS = _STATUS_WORDS  # the feedback pages' words for an exercise's status (Markdown and HTML)
 
 
 def _set_details(s, lines: list) -> None:
@@ -164,8 +165,9 @@ def _set_details(s, lines: list) -> None:
         lines.append(f"  - **{_md(d.name)}**: {_md(d.message, 600)}")
     if any(d.name == "not_attempted" for d in r.diagnoses):
         return  # every case raised NotImplementedError: the cases would only repeat it
+    unrun = not_run_cases(r)
     for c in r.cases:
-        if c.passed:
+        if c.passed or c.index + 1 in unrun:
             continue
         note = f" ({c.note})" if c.note else ""
         lines.append(f"  - case {c.index + 1}{note}: wrong")
@@ -176,6 +178,15 @@ def _set_details(s, lines: list) -> None:
             body = [ln[:200] for ln in c.error.traceback.splitlines()[-12:]]
             fence = "`" * max(3, _longest_run("\n".join(body)) + 1)
             lines += ["", "    " + fence, *["    " + ln for ln in body], "    " + fence]
+    if unrun:
+        lines.append(f"  - case{'s' if len(unrun) > 1 else ''} {', '.join(map(str, unrun))}: not run "
+                     "(the exercise ran out of time)")
+
+
+def not_run_cases(r) -> list[int]:
+    """The case numbers a timeout left unrun (the grader's own words in the error, not the learner's)."""
+    return [c.index + 1 for c in r.cases if not c.passed and c.error is not None and c.error.type == "Timeout"
+            and c.error.message.startswith("not run: the exercise ran out of time")]
 
 
 def _one_line(text: str, n: int = 160) -> str:
@@ -324,8 +335,11 @@ def write_all(out, grades, info, formats) -> list[Path]:
         written.append(out / "grades.json")
     fb = out / "feedback"
     fb.mkdir(exist_ok=True)
+    from .feedback_html import feedback_html
+
     for g in grades:
         (fb / f"{_file_name(g.name)}.md").write_text(feedback_markdown(g, info), encoding="utf-8", errors="replace")
+        (fb / f"{_file_name(g.name)}.html").write_text(feedback_html(g, info), encoding="utf-8", errors="replace")
     written.append(fb)
     if "gradescope" in formats:
         gs = out / "gradescope"
