@@ -14,7 +14,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from _browser import artifacts_dir, launch_chromium
 from test_instructor import _bwrap_problem
 
