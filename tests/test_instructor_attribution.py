@@ -1,4 +1,4 @@
-"""Whose failing cell is it (course.instructor.attribution): on data, without a sandbox."""
+"""Whose failing cell is it (course.instructor.pipeline.attribution): on data, without a sandbox."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import nbformat
 
-from course.instructor import attribution
-from course.instructor.stages import quote
+from course.instructor.pipeline import attribution
+from course.instructor.pipeline.stages import quote
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTION = nbformat.read(REPO / "solutions" / "16_conv_rnn.ipynb", as_version=4)
