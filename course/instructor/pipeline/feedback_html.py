@@ -14,7 +14,7 @@ import html
 import time
 
 from ...grader.report import render_html
-from .outputs import CELL_HEADINGS, STATUS_WORDS, page_notes
+from .feedback_words import CELL_HEADINGS, STATUS_WORDS, page_notes
 
 __all__ = ["feedback_html"]
 

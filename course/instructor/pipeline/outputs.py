@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 from ...grader.report import case_json
-from . import attribution
+from .feedback_words import CELL_HEADINGS, page_notes
+from .feedback_words import STATUS_WORDS as _STATUS_WORDS
 from .store import atomic_write_bytes
 
 __all__ = ["write_all", "write_csv", "write_json", "feedback_markdown", "gradescope_results", "summary"]
@@ -135,17 +136,6 @@ def write_json(path, grades, info) -> None:
 # Feedback for the learner
 
 
-_STATUS_WORDS = {
-    "passed": "✔ passed",
-    "failed": "✘ some cases wrong",
-    "error": "✘ your function raised an error",
-    "not_attempted": "○ not attempted",
-    "missing": "✘ not found",
-    "uses_reference": "✘ uses the course's reference implementation",
-    "no_result": "✘ no result",
-    "not_graded": "not graded",
-}
-STATUS_WORDS = _STATUS_WORDS  # the feedback pages' words for an exercise's status (Markdown and HTML)
 
 
 def _set_details(s, lines: list) -> None:
@@ -252,16 +242,6 @@ def feedback_markdown(g, info) -> str:
     lines.append("_Printed output does not count: grades come from what your functions return on the grader's "
                  "own cases (other seeds than the ones in the notebook)._")
     return "\n".join(lines) + "\n"
-
-
-CELL_HEADINGS = {True: "Your cells that failed (their own messages, as they raised them)",
-                 False: "Lesson cells that failed while running your functions"}
-
-
-def page_notes(g) -> list[str]:
-    """The gradebook notes a feedback page lists under "Notes": the failed cells have their own section."""
-    shown = set(attribution.as_notes(getattr(g, "cell_failures", [])))
-    return [n for n in g.notes if n not in shown]
 
 
 def cell_failures_markdown(g, yours: bool) -> list[str]:
