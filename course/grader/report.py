@@ -286,7 +286,7 @@ def render_html(r: Result) -> str:
             for o in c.outputs:
                 if not o.ok:
                     parts.append(
-                        f'<div style="display: flex; gap: 16px"><div><i>{_e(o.name)} expected</i>'
+                        f'<div style="display: flex; flex-wrap: wrap; gap: 0 16px"><div><i>{_e(o.name)} expected</i>'
                         f"<pre{_PRE}>{_e(o.expected)}</pre></div><div><i>{_e(o.name)} got</i>"
                         f"<pre{_PRE}>{_e(o.got)}</pre></div></div>"
                     )
