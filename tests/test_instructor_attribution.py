@@ -62,3 +62,12 @@ def test_consequences_say_what_the_failure_meant_for_the_grade():
     t.consequence = "interrupted after 10 s; the cells after it ran"
     assert t.sentence.startswith("cell 8 (the lesson's, running your functions) timed out: learner output")
     assert attribution.as_notes([f, t]) == [f.sentence]
+
+
+def test_a_course_cell_that_misses_a_name_an_expected_failure_left_undefined_is_expected():
+    course = frozenset({"ref_grads = ref.loss_grads(x)", "print(ref_grads)", "print(y)"})
+    cells = [(1, "ref_grads = ref.loss_grads(x)"), (2, "print(ref_grads)"), (3, "print(y)")]
+    errors = {1: "Withheld: course.x.loss_grads " + attribution.WITHHELD, 2: "NameError: name 'ref_grads' is not defined",
+              3: "NameError: name 'y' is not defined"}
+    fails, expected = attribution.failures(cells, errors, course, quote)
+    assert expected == 2 and [(f.cell, f.yours) for f in fails] == [(4, False)]

@@ -5,13 +5,14 @@ cells, exactly as the solution notebook has them: no solution region, not tagged
 or the **learner's** (an exercise cell, or a course cell the learner changed). In the sandbox the
 course's reference implementations are withheld, so a course cell that calls one fails with
 "... is not available while your notebook is graded": that failure is expected and is never
-reported. Every other failure is reported, the learner's own cells first, each with what it
+reported, nor is a later course cell's ``NameError`` for a name such a cell would have defined. Every other failure is reported, the learner's own cells first, each with what it
 meant for the grade (:func:`consequence`).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import asdict, dataclass
 
 from . import extract
@@ -71,16 +72,37 @@ def failures(cells: list, errors: dict, course: frozenset, quote) -> tuple[list,
     notebook's cells, from 0); ``cells`` are ``(index, source)``; ``quote`` makes learner text
     showable. Expected failures (a course cell that needs a withheld reference) are only counted."""
     sources = dict(cells)
-    out, expected = [], 0
+    out, expected, lost = [], 0, set()  # lost: names the expected failures left undefined
     for k, text in sorted(((int(k), str(v)) for k, v in errors.items())):
         is_course = normalise(sources.get(k, "")) in course
-        if is_course and WITHHELD in text:
+        missing = _NAME_ERROR.match(text)
+        if is_course and (WITHHELD in text or (missing and missing[1] in lost)):
             expected += 1
+            lost |= _bound(sources.get(k, ""))
             continue
         timed_out = text.startswith("Timeout:")
         out.append(CellFailure(k + 1, not is_course, quote(text, 300), timed_out))
     out.sort(key=lambda f: (not f.yours, f.cell))
     return out, expected
+
+
+_NAME_ERROR = re.compile(r"NameError: name '([A-Za-z_][A-Za-z0-9_]*)' is not defined")
+
+
+def _bound(source: str) -> set:
+    """Every name a cell binds (assignments, definitions, imports, loop targets), at any depth."""
+    tree = extract._parse(source)
+    if tree is None:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
 
 
 def _defined(source: str) -> list[str]:
