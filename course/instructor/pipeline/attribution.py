@@ -5,8 +5,9 @@ cells, exactly as the solution notebook has them: no solution region, not tagged
 or the **learner's** (an exercise cell, or a course cell the learner changed). In the sandbox the
 course's reference implementations are withheld, so a course cell that calls one fails with
 "... is not available while your notebook is graded": that failure is expected and is never
-reported, nor is a later course cell's ``NameError`` for a name such a cell would have defined. Every other failure is reported, the learner's own cells first, each with what it
-meant for the grade (:func:`consequence`).
+reported, nor is a later course cell's ``NameError`` for a name such a cell would have defined.
+Every other failure is reported, the learner's own cells first, each with what it meant for the
+grade (:func:`consequence`).
 """
 
 from __future__ import annotations
