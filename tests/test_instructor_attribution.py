@@ -71,3 +71,20 @@ def test_a_course_cell_that_misses_a_name_an_expected_failure_left_undefined_is_
               3: "NameError: name 'y' is not defined"}
     fails, expected = attribution.failures(cells, errors, course, quote)
     assert expected == 2 and [(f.cell, f.yours) for f in fails] == [(4, False)]
+
+
+def test_a_forward_that_needs_a_withheld_reference_is_no_remark_on_the_learner():
+    """Lesson 03's sigmoid_forward is the course's and calls the reference: graded, the backward is
+    checked with the reference forward's cache, and that is the grader's doing."""
+    from course.grader.compare.case_checks import diag_forward_backward
+    from course.grader.compare.findings import Context
+    from course.grader.run.outcome import Outcome
+
+    def remark(note):
+        ctx = Context(None, None, Outcome(extra={"forward_note": note}), Outcome())
+        return diag_forward_backward(ctx)
+
+    assert remark("raised Withheld: course.layers.sigmoid " + attribution.WITHHELD) is None
+    d = remark("raised ValueError: shapes")
+    assert d.name == "forward_backward" and not d.fails
+    assert d.message == "Your forward raised ValueError: shapes, so your backward was checked with the reference forward's cache."

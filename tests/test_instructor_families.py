@@ -69,7 +69,9 @@ def test_a_blank_notebook_says_not_attempted(graded):
 
 def test_a_cell_that_fails_before_its_def_says_which_function_it_cost(graded):
     rows, pages, subs = graded
-    [failure] = subs["broken_03"]["cell_failures"]
+    failure, *lesson = subs["broken_03"]["cell_failures"]
+    assert lesson and all(not f["yours"] and f["error"] == 'learner output "NameError: name \'relu_backward\' is not '
+                          'defined"' for f in lesson)  # the lesson's cells that use it, listed after
     assert failure["yours"] and failure["consequence"] == "`relu_backward`, defined in it, was not defined, so not graded"
     notes = rows["broken_03"]["notes"]
     assert notes.startswith(f"cell {failure['cell']} failed: learner output \"NameError: name 'undefined_helper' "

@@ -16,12 +16,11 @@ import ast
 import re
 from dataclasses import asdict, dataclass
 
+from ...grader.run.outcome import WITHHELD
 from . import extract
 
 __all__ = ["WITHHELD", "CellFailure", "course_cells", "normalise", "failures", "consequence", "as_notes"]
 
-#: what a withheld reference says in the sandbox (course.instructor.sandbox.inside.box.Withheld, the view's stubs)
-WITHHELD = "is not available while your notebook is graded"
 
 
 def normalise(source: str) -> str:
