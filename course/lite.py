@@ -61,10 +61,57 @@ if sys.platform == "emscripten":
 """
 
 
-def pyodide_version() -> str:
-    from jupyterlite_pyodide_kernel.constants import PYODIDE_VERSION
+#: The Pyodide kernel (its version fixes Pyodide's). Not installed into the environment: its
+#: JupyterLab extension only works inside JupyterLite and, where JupyterLab finds it, every page
+#: load logs an error. Its wheel is unpacked into the cache and given to the build alone.
+KERNEL = ("jupyterlite-pyodide-kernel", "0.8.6")
 
-    return PYODIDE_VERSION
+
+def kernel_tools(cache=None, offline: bool = False) -> Path:
+    """The unpacked Pyodide kernel wheel (in ``cache/kernel-<version>``), fetched once with pip."""
+    import zipfile
+
+    cache = Path(cache or REPO / "build" / "lite-cache").resolve()
+    target = cache / f"kernel-{KERNEL[1]}"
+    if (target / "jupyterlite_pyodide_kernel" / "constants.py").is_file():
+        return target
+    wheels = cache / "kernel"
+    if not offline and not any(wheels.glob("*.whl")):
+        wheels.mkdir(parents=True, exist_ok=True)
+        _run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "-d", str(wheels),
+              f"{KERNEL[0]}=={KERNEL[1]}"], timeout=300)  # fmt: skip
+    found = sorted(wheels.glob(f"{KERNEL[0].replace('-', '_')}-{KERNEL[1]}-*.whl")) if wheels.is_dir() else []
+    if not found:
+        raise RuntimeError(f"course lite: no {KERNEL[0]} {KERNEL[1]} wheel in {wheels}"
+                           + (" (--offline: run once online to fetch it)" if offline else ""))
+    part = target.with_name(target.name + ".part")
+    shutil.rmtree(part, ignore_errors=True)
+    with zipfile.ZipFile(found[0]) as whl:
+        whl.extractall(part)
+    shutil.rmtree(target, ignore_errors=True)
+    part.rename(target)
+    return target
+
+
+def _kernel_env(tools: Path) -> dict:
+    """The build's environment: the kernel's package and its JupyterLab extension in sight."""
+    data = next(tools.glob("*.data/data/share/jupyter"), None)
+    env = {**os.environ, "JUPYTERLITE_NO_LIBARCHIVE": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(tools), os.environ.get("PYTHONPATH", "")]))}
+    if data is not None:
+        env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(data), os.environ.get("JUPYTER_PATH", "")]))
+    return env
+
+
+def pyodide_version_of(tools: Path) -> str:
+    """The Pyodide version the kernel was built for (read from its constants, not imported)."""
+    text = (tools / "jupyterlite_pyodide_kernel" / "constants.py").read_text()
+    return re.search(r'^PYODIDE_VERSION = "([^"]+)"', text, re.M)[1]
+
+
+def pyodide_version(cache=None) -> str:
+    """The Pyodide version of the kernel in the cache (fetched once)."""
+    return pyodide_version_of(kernel_tools(cache))
 
 
 def _run(command, **kwargs):
@@ -240,7 +287,8 @@ def build_site(out, *, cache=None, pyodide=None, offline=False, notebooks=None) 
     served by the site (the kernel starts offline; the compiled packages are listed as missing)."""
     out = Path(out).resolve()
     cache = Path(cache or REPO / "build" / "lite-cache").resolve()
-    version = pyodide_version()
+    tools = kernel_tools(cache, offline)
+    version = pyodide_version_of(tools)
     report = {"pyodide_version": version, "runtime": None, "index_url": None, "lessons": [], "wheels": [],
               "missing": {}}
     kernel = {"disablePyPIFallback": True}  # the course's wheels come from the site, never from PyPI
@@ -273,7 +321,7 @@ def build_site(out, *, cache=None, pyodide=None, offline=False, notebooks=None) 
         }))  # fmt: skip
         if out.exists():
             shutil.rmtree(out)
-        _run(command, cwd=lite_dir, timeout=1200, env={**os.environ, "JUPYTERLITE_NO_LIBARCHIVE": "1"})
+        _run(command, cwd=lite_dir, timeout=1200, env=_kernel_env(tools))
     (out / REPORT).write_text(json.dumps(report, indent=1))
     return report
 

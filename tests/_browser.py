@@ -100,9 +100,6 @@ class JupyterLab:
             JUPYTER_CONFIG_DIR=str(home / "jupyter-config"),
             JUPYTER_RUNTIME_DIR=str(home / "jupyter-runtime"),
             JUPYTER_DATA_DIR=str(home / "jupyter-data"),  # kernelspecs still come from sys.prefix
-            # the configuration the package installs (a checkout's, as `pip install .` would put it)
-            JUPYTER_CONFIG_PATH=os.pathsep.join(filter(None, [str(REPO / "jupyter-config"),
-                                                              os.environ.get("JUPYTER_CONFIG_PATH", "")])),
             JUPYTERLAB_SETTINGS_DIR=str(settings),
             JUPYTERLAB_WORKSPACES_DIR=str(home / "lab-workspaces"),
             PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")])),

@@ -36,10 +36,24 @@ LESSONS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb") if authori
 BROWSER_ONLY = ("course.instructor", "mpi4py")  # what cannot work in the browser
 
 
+def _kernel_or_skip():
+    try:
+        lite.kernel_tools(CACHE, offline=True)
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
+
+
+def test_the_lite_extra_does_not_install_the_kernel_into_jupyterlab():
+    """Its labextension only works in JupyterLite (in JupyterLab every page load logs its error)."""
+    text = (REPO / "pyproject.toml").read_text()
+    lite_extra = re.search(r"^lite = \[(.*)\]$", text, re.M)[1]
+    assert "jupyterlite-core" in lite_extra and "pyodide-kernel" not in lite_extra
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
     pytest.importorskip("jupyterlite_core", reason="jupyterlite-core is not installed")
-    pytest.importorskip("jupyterlite_pyodide_kernel", reason="jupyterlite-pyodide-kernel is not installed")
+    _kernel_or_skip()
     out = tmp_path_factory.mktemp("lite") / "site"
     report = lite.build_site(out, cache=CACHE, offline=True, pyodide=os.environ.get("COURSE_PYODIDE") or lite.NPM)
     return out, report
@@ -50,14 +64,14 @@ def online_site(tmp_path_factory):
     """The site as ``course lite`` builds it by default (offline from the cache: only its files are
     checked here; booting it needs the network)."""
     pytest.importorskip("jupyterlite_core", reason="jupyterlite-core is not installed")
-    pytest.importorskip("jupyterlite_pyodide_kernel", reason="jupyterlite-pyodide-kernel is not installed")
+    _kernel_or_skip()
     out = tmp_path_factory.mktemp("lite-online") / "site"
     return out, lite.build_site(out, cache=CACHE, offline=True)
 
 
 def test_by_default_pyodide_comes_from_its_official_distribution_and_the_course_from_the_site(online_site):
     out, report = online_site
-    version = lite.pyodide_version()
+    version = lite.pyodide_version(CACHE)
     kernel = json.loads((out / "jupyter-lite.json").read_text())["jupyter-config-data"]["litePluginSettings"][
         "@jupyterlite/pyodide-kernel-extension:kernel"]
     assert kernel["pyodideUrl"] == f"https://cdn.jsdelivr.net/pyodide/v{version}/full/pyodide.mjs"
