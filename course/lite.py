@@ -4,7 +4,8 @@
 
     course lite --out site/            # then serve site/ from any static host (GitHub Pages)
 
-The site is built by ``jupyter lite build`` (jupyterlite-core with jupyterlite-pyodide-kernel):
+The site is built by ``jupyter lite build`` (jupyterlite-core, the ``lite`` extra, with the
+Pyodide kernel's wheel unpacked into the cache and given to the build alone: :data:`KERNEL`):
 
 - every lesson notebook (the learner versions in ``notebooks/``), each with one first cell that,
   in the browser only (``sys.platform == "emscripten"``), installs the course with ``piplite``;
