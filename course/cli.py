@@ -10,6 +10,7 @@ import argparse
 import importlib
 import importlib.util
 import sys
+from pathlib import Path
 
 from . import __version__
 
@@ -33,10 +34,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _installed(module: str) -> bool:
+    """Whether ``module``'s file exists, found without importing its packages (``find_spec`` of a
+    submodule imports the packages above it)."""
+    parts = module.split(".")
     try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:  # a parent package is missing
+        spec = importlib.util.find_spec(parts[0])
+    except (ModuleNotFoundError, ValueError):
         return False
+    if spec is None or not spec.submodule_search_locations:
+        return spec is not None and len(parts) == 1
+    for root in spec.submodule_search_locations:
+        base = Path(root).joinpath(*parts[1:])
+        if base.with_suffix(".py").is_file() or (base / "__init__.py").is_file():
+            return True
+    return False
 
 
 def _available():
@@ -45,22 +56,33 @@ def _available():
             yield name, module, help_text
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen(argv: list[str]) -> str | None:
+    """The sub-command named on the command line (the first word that is not an option)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser. Only the sub-command that ``argv`` names is imported (for its arguments): the
+    others are listed by name and help text, so ``course --help`` and ``course info`` start fast.
+    Without ``argv`` every sub-command's arguments are added."""
     parser = argparse.ArgumentParser(
         prog="course",
         description="backprop-course: tools for learners and instructors.",
     )
     parser.add_argument("--version", action="version", version=f"backprop-course {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    chosen = _chosen(argv) if argv is not None else None
     for name, module, help_text in _available():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        importlib.import_module(module).add_arguments(p)
+        if argv is None or name == chosen:
+            importlib.import_module(module).add_arguments(p)
         p.set_defaults(_module=module)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()

@@ -22,7 +22,7 @@ def run(args) -> int:
 
         module = backend.current()
         print(f"loaded: {module.__name__} {module.__version__}")
-    from .authoring import find_lessons
+    from .lessons import find_lessons
 
     lessons = find_lessons(args.notebooks)
     if lessons:

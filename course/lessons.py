@@ -8,7 +8,9 @@ registry derives them from the solutions and from the lessons its exercises name
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["LESSON_NAME", "LESSON_FILE", "is_lesson", "number", "topic_words", "ordered", "solutions_dir",
@@ -55,3 +57,43 @@ def from_directory(directory) -> list[str]:
     if directory is None or not directory.is_dir():
         return []
     return ordered(p.stem for p in directory.glob("*.ipynb") if LESSON_FILE.match(p.name))
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One lesson: ``name`` "03_backprop", ``number`` 3, ``title`` from its first heading."""
+
+    name: str
+    number: int
+    title: str
+    path: Path
+
+
+def _title(path: Path, name: str) -> str:
+    """The first line of the notebook's first markdown cell (read as JSON: no nbformat, no
+    validation, so ``course info`` starts fast), else the topic's words."""
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError, AttributeError):
+        return topic_words(name)
+    for cell in cells if isinstance(cells, list) else []:
+        if isinstance(cell, dict) and cell.get("cell_type") == "markdown":
+            src = cell.get("source", "")
+            for line in ("".join(src) if isinstance(src, list) else str(src)).splitlines():
+                if line.strip():
+                    return line.strip().lstrip("#").strip()
+            break
+    return topic_words(name)
+
+
+def find_lessons(directory) -> list[Lesson]:
+    """The lessons in ``directory`` (solutions/ or notebooks/), by number; other files ignored."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    lessons = []
+    for path in sorted(directory.glob("*.ipynb")):
+        match = LESSON_FILE.match(path.name)
+        if match:
+            lessons.append(Lesson(path.stem, int(match["number"]), _title(path, path.stem), path))
+    return lessons

@@ -4,22 +4,28 @@
 
     course lite --out site/            # then serve site/ from any static host (GitHub Pages)
 
-The site is built by ``jupyter lite build`` (jupyterlite-core with jupyterlite-pyodide-kernel):
+The site is built by ``jupyter lite build`` (jupyterlite-core, the ``lite`` extra, with the
+Pyodide kernel's wheel unpacked into the cache and given to the build alone: :data:`KERNEL`):
 
 - every lesson notebook (the learner versions in ``notebooks/``), each with one first cell that,
   in the browser only (``sys.platform == "emscripten"``), installs the course with ``piplite``;
 - the course as a pure-Python wheel (``pip wheel --no-deps``), served by piplite with the
   pure-Python wheels it needs that Pyodide does not ship (ipywidgets, comm, array-api-compat);
-- the Pyodide runtime, served from the site itself, with PyPI fall-back turned off, so the site
-  works offline and a learner's browser loads nothing from elsewhere.
+- Pyodide: by default (what an online learner needs) the official distribution of the exact
+  version the kernel was built for, from its CDN (:func:`cdn_url`; its folder is Pyodide's
+  ``indexURL``, so NumPy, matplotlib and the other compiled packages load from there), while the
+  course and its pure-Python wheels come from the site itself (PyPI fall-back off).
+- ``--pyodide PATH`` (a full Pyodide distribution: a folder or its ``.tar.bz2``) serves Pyodide
+  and all its packages from the site: self-contained, it works offline.
+- ``--pyodide npm`` serves the npm registry's ``pyodide`` package of that version from the site.
+  That package holds only the core (the interpreter and its standard library); the pure-Python
+  packages of its ``pyodide-lock.json`` are fetched from PyPI and kept only when their SHA-256
+  matches the lock; compiled ones (NumPy, matplotlib, ...) are not on PyPI or npm for Pyodide, and
+  :func:`build_site` lists each one still missing in ``course-lite.json`` (and prints them). The
+  kernel starts offline from such a site (what the browser test checks), but a check cannot run.
 
-The runtime comes from ``--pyodide PATH`` (a full Pyodide distribution: a folder or its
-``.tar.bz2``) or else from the npm registry's ``pyodide`` package, of the version the kernel was
-built for. That package holds only the core (the interpreter and its standard library); the
-packages in its ``pyodide-lock.json`` live beside it in a full distribution. The pure-Python ones
-are fetched from PyPI and kept only when their SHA-256 matches the lock; compiled ones (NumPy,
-matplotlib, ...) are not on PyPI or npm for Pyodide, and :func:`build_site` lists each one still
-missing in ``course-lite.json`` (and prints them) instead of pretending the site is complete.
+The course's wheel is built by pip's isolated PEP 517 build (never with the interpreter's own
+setuptools, which in a fresh venv cannot build wheels).
 
 Downloads (``npm pack``, ``pip download``) are kept in ``--cache`` (default ``build/lite-cache``);
 ``--offline`` uses only what the cache holds. In the browser the course never imports
@@ -56,10 +62,57 @@ if sys.platform == "emscripten":
 """
 
 
-def pyodide_version() -> str:
-    from jupyterlite_pyodide_kernel.constants import PYODIDE_VERSION
+#: The Pyodide kernel (its version fixes Pyodide's). Not installed into the environment: its
+#: JupyterLab extension only works inside JupyterLite and, where JupyterLab finds it, every page
+#: load logs an error. Its wheel is unpacked into the cache and given to the build alone.
+KERNEL = ("jupyterlite-pyodide-kernel", "0.8.6")
 
-    return PYODIDE_VERSION
+
+def kernel_tools(cache=None, offline: bool = False) -> Path:
+    """The unpacked Pyodide kernel wheel (in ``cache/kernel-<version>``), fetched once with pip."""
+    import zipfile
+
+    cache = Path(cache or REPO / "build" / "lite-cache").resolve()
+    target = cache / f"kernel-{KERNEL[1]}"
+    if (target / "jupyterlite_pyodide_kernel" / "constants.py").is_file():
+        return target
+    wheels = cache / "kernel"
+    if not offline and not any(wheels.glob("*.whl")):
+        wheels.mkdir(parents=True, exist_ok=True)
+        _run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "-d", str(wheels),
+              f"{KERNEL[0]}=={KERNEL[1]}"], timeout=300)  # fmt: skip
+    found = sorted(wheels.glob(f"{KERNEL[0].replace('-', '_')}-{KERNEL[1]}-*.whl")) if wheels.is_dir() else []
+    if not found:
+        raise RuntimeError(f"course lite: no {KERNEL[0]} {KERNEL[1]} wheel in {wheels}"
+                           + (" (--offline: run once online to fetch it)" if offline else ""))
+    part = target.with_name(target.name + ".part")
+    shutil.rmtree(part, ignore_errors=True)
+    with zipfile.ZipFile(found[0]) as whl:
+        whl.extractall(part)
+    shutil.rmtree(target, ignore_errors=True)
+    part.rename(target)
+    return target
+
+
+def _kernel_env(tools: Path) -> dict:
+    """The build's environment: the kernel's package and its JupyterLab extension in sight."""
+    data = next(tools.glob("*.data/data/share/jupyter"), None)
+    env = {**os.environ, "JUPYTERLITE_NO_LIBARCHIVE": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(tools), os.environ.get("PYTHONPATH", "")]))}
+    if data is not None:
+        env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(data), os.environ.get("JUPYTER_PATH", "")]))
+    return env
+
+
+def pyodide_version_of(tools: Path) -> str:
+    """The Pyodide version the kernel was built for (read from its constants, not imported)."""
+    text = (tools / "jupyterlite_pyodide_kernel" / "constants.py").read_text()
+    return re.search(r'^PYODIDE_VERSION = "([^"]+)"', text, re.M)[1]
+
+
+def pyodide_version(cache=None) -> str:
+    """The Pyodide version of the kernel in the cache (fetched once)."""
+    return pyodide_version_of(kernel_tools(cache))
 
 
 def _run(command, **kwargs):
@@ -142,12 +195,33 @@ def fill_runtime(runtime: Path, cache: Path, offline: bool) -> dict:
     return {"present": present, "from_pypi": from_pypi, "missing": missing}
 
 
-def course_wheel(dest: Path) -> Path:
-    """The course as a pure-Python wheel (built from this source tree)."""
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dest), str(REPO)],
-         timeout=600)  # fmt: skip
+def course_wheel(dest: Path, cache: Path | None = None, offline: bool = False, python: str | None = None) -> Path:
+    """The course as a pure-Python wheel (built from this source tree) by pip's PEP 517 build in an
+    isolated environment: it never depends on the interpreter's own setuptools (a fresh venv's
+    has no ``bdist_wheel``). The build requirements pip fetched are kept in ``cache/build``, so an
+    ``offline`` build finds them there (with none cached it uses the interpreter's own)."""
+    python = python or sys.executable
+    tools = Path(cache or REPO / "build" / "lite-cache") / "build"
+    pip = [python, "-m", "pip"]
+    if not offline:
+        tools.mkdir(parents=True, exist_ok=True)
+        subprocess.run([*pip, "download", "-q", "--only-binary=:all:", "-d", str(tools), *build_requires()],
+                       capture_output=True, timeout=300)  # fmt: skip
+    if any(tools.glob("setuptools-*.whl")):
+        how = ["--no-index", "--find-links", str(tools)]
+    else:
+        how = [] if not offline else ["--no-build-isolation"]
+    _run([*pip, "wheel", "-q", "--no-deps", *how, "-w", str(dest), str(REPO)], timeout=600)
     (wheel,) = dest.glob("backprop_course-*-py3-none-any.whl")
     return wheel
+
+
+def build_requires() -> list[str]:
+    """``[build-system] requires`` of the course's pyproject.toml."""
+    text = (REPO / "pyproject.toml").read_text()
+    section = text.split("[build-system]", 1)[1].split("\n[", 1)[0]  # no tomllib before Python 3.11
+    found = re.search(r"^requires\s*=\s*\[(.*?)\]", section, re.M | re.S)
+    return re.findall(r"[\"']([^\"']+)[\"']", found[1]) if found else ["setuptools"]
 
 
 def extra_wheels(dest: Path, cache: Path, offline: bool) -> list[Path]:
@@ -182,45 +256,73 @@ def lesson_contents(dest: Path, notebooks: Path) -> list[str]:
     return names
 
 
+def cdn_url(version: str) -> str:
+    """The official Pyodide distribution of ``version`` (the kernel's default): its ``pyodide.mjs``;
+    the folder it is in is Pyodide's ``indexURL``, where its packages are."""
+    return f"https://cdn.jsdelivr.net/pyodide/v{version}/full/pyodide.mjs"
+
+
+#: ``pyodide=`` of :func:`build_site` that serves the npm core runtime from the site (no CDN)
+NPM = "npm"
+
+
+def _self_contained(lite_dir: Path, cache: Path, version: str, offline: bool, report: dict) -> None:
+    """The npm registry's core runtime and the pure-Python wheels of its lock, in the site."""
+    runtime = npm_runtime(cache, version, offline)
+    if runtime is None:
+        report["missing"]["pyodide runtime"] = f"npm package pyodide@{version} not in the cache and not fetched"
+        return
+    shutil.copytree(runtime, lite_dir / "static" / "pyodide")
+    filled = fill_runtime(lite_dir / "static" / "pyodide", cache, offline)
+    report["runtime"] = (f"npm pyodide@{version} core + {len(filled['present'])} pure-Python wheels "
+                         f"of its lock ({len(filled['from_pypi'])} of them PyPI's build)")
+    report["missing"].update(filled["missing"])
+
+
 def build_site(out, *, cache=None, pyodide=None, offline=False, notebooks=None) -> dict:
-    """Build the site into ``out``; returns (and writes to ``out/course-lite.json``) what it holds."""
+    """Build the site into ``out``; returns (and writes to ``out/course-lite.json``) what it holds.
+
+    pyodide: ``None`` (default): Pyodide and its packages from the official distribution of the
+    version the kernel was built for (:func:`cdn_url`), the course and its pure-Python wheels from
+    the site; a path: that full distribution, served by the site; ``"npm"``: the npm core runtime
+    served by the site (the kernel starts offline; the compiled packages are listed as missing)."""
     out = Path(out).resolve()
     cache = Path(cache or REPO / "build" / "lite-cache").resolve()
-    version = pyodide_version()
-    report = {"pyodide_version": version, "runtime": None, "lessons": [], "wheels": [], "missing": {}}
+    tools = kernel_tools(cache, offline)
+    version = pyodide_version_of(tools)
+    report = {"pyodide_version": version, "runtime": None, "index_url": None, "lessons": [], "wheels": [],
+              "missing": {}}
+    kernel = {"disablePyPIFallback": True}  # the course's wheels come from the site, never from PyPI
     with tempfile.TemporaryDirectory() as tmp:
         lite_dir, wheels = Path(tmp) / "lite", Path(tmp) / "wheels"
         lite_dir.mkdir()
         wheels.mkdir()
         report["lessons"] = lesson_contents(Path(tmp) / "files", Path(notebooks or REPO / "notebooks"))
-        report["wheels"] = [course_wheel(wheels).name] + [w.name for w in extra_wheels(wheels, cache, offline)]
+        report["wheels"] = [course_wheel(wheels, cache, offline).name] + [
+            w.name for w in extra_wheels(wheels, cache, offline)]
         command = [sys.executable, "-m", "jupyter", "lite", "build", "--lite-dir", str(lite_dir),
                    "--contents", str(Path(tmp) / "files"), "--output-dir", str(out),
                    "--piplite-wheels", str(wheels)]  # fmt: skip
-        if pyodide is not None:  # a full distribution: everything in its lock is there
+        if pyodide is None:
+            kernel["pyodideUrl"] = cdn_url(version)
+            report["runtime"] = f"official Pyodide {version} distribution (CDN; the learner must be online)"
+            report["index_url"] = kernel["pyodideUrl"].rsplit("/", 1)[0] + "/"
+        elif str(pyodide) == NPM:
+            _self_contained(lite_dir, cache, version, offline, report)
+        else:  # a full distribution: everything in its lock is there
             command += ["--pyodide", str(Path(pyodide).resolve())]
             report["runtime"] = f"full distribution from {pyodide}"
-        else:
-            runtime = npm_runtime(cache, version, offline)
-            if runtime is None:
-                report["missing"]["pyodide runtime"] = f"npm package pyodide@{version} not in the cache and not fetched"
-            else:
-                shutil.copytree(runtime, lite_dir / "static" / "pyodide")
-                filled = fill_runtime(lite_dir / "static" / "pyodide", cache, offline)
-                report["runtime"] = (f"npm pyodide@{version} core + {len(filled['present'])} pure-Python wheels "
-                                     f"of its lock ({len(filled['from_pypi'])} of them PyPI's build)")
-                report["missing"].update(filled["missing"])
         (lite_dir / "jupyter-lite.json").write_text(json.dumps({
             "jupyter-lite-schema-version": 0,
             "jupyter-config-data": {
                 "appName": "backprop-course",
                 "exposeAppInBrowser": True,  # window.jupyterapp: what the browser tests drive
-                "litePluginSettings": {"@jupyterlite/pyodide-kernel-extension:kernel": {"disablePyPIFallback": True}},
+                "litePluginSettings": {"@jupyterlite/pyodide-kernel-extension:kernel": kernel},
             },
         }))  # fmt: skip
         if out.exists():
             shutil.rmtree(out)
-        _run(command, cwd=lite_dir, timeout=1200, env={**os.environ, "JUPYTERLITE_NO_LIBARCHIVE": "1"})
+        _run(command, cwd=lite_dir, timeout=1200, env=_kernel_env(tools))
     (out / REPORT).write_text(json.dumps(report, indent=1))
     return report
 
@@ -228,7 +330,10 @@ def build_site(out, *, cache=None, pyodide=None, offline=False, notebooks=None) 
 def add_arguments(parser):
     parser.add_argument("--out", default="site", help="output folder (default: site)")
     parser.add_argument("--cache", default=None, help="download cache (default: build/lite-cache)")
-    parser.add_argument("--pyodide", default=None, help="a full Pyodide distribution (folder or .tar.bz2) to serve")
+    parser.add_argument("--pyodide", default=None, metavar="PATH|npm",
+                        help="serve Pyodide from the site: a full distribution (folder or .tar.bz2), or 'npm' for "
+                             "the npm core runtime (the kernel starts offline; NumPy is missing). Default: the "
+                             "official distribution of the kernel's Pyodide version, from its CDN")
     parser.add_argument("--offline", action="store_true", help="use only what the cache holds")
 
 
@@ -238,6 +343,9 @@ def run(args) -> int:
     print(f"Pyodide {report['pyodide_version']}: {report['runtime'] or 'no runtime'}")
     for name, why in report["missing"].items():
         print(f"  missing {name}: {why}")
+    if report["index_url"]:
+        print(f"Pyodide's packages load from {report['index_url']}; the course's wheels from the site itself")
     if report["missing"]:
-        print("Checks need these in the browser: pass a full Pyodide distribution with --pyodide.")
+        print("Checks need these in the browser: pass a full Pyodide distribution with --pyodide, or build without "
+              "--pyodide (the official distribution, online).")
     return 0

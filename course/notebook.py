@@ -21,7 +21,7 @@ import html
 import sys
 from contextlib import contextmanager
 
-__all__ = ["needs", "unlock_message"]
+__all__ = ["needs", "unlock_message", "banner_html"]
 
 
 def _title(exercise_id: str) -> str:
@@ -46,13 +46,20 @@ def unlock_message(*exercise_ids: str) -> str:
     return f"This demo needs your answer to {noun} {which}: finish it above, then run this cell again."
 
 
+def banner_html(message: str) -> str:
+    """The demo's place holder in Jupyter: text and CSS only (no emoji: it needs no emoji font)."""
+    return ('<div class="course-needs" style="color:#7d4e00;background:#fff8c5;border-left:4px solid #9a6700;'
+            'padding:3px 8px;font-family:sans-serif"><b style="letter-spacing:.04em">DEMO LOCKED</b> '
+            f"{html.escape(message)}</div>")
+
+
 def _show(message: str) -> None:
     try:
         from IPython import get_ipython
         from IPython.display import HTML, display
 
         if get_ipython() is not None and "IPKernelApp" in get_ipython().config:
-            display(HTML(f'<div style="color:#9a6700">&#9203; {html.escape(message)}</div>'))
+            display(HTML(banner_html(message)))
             return
     except Exception:
         pass

@@ -1,5 +1,8 @@
 """The JupyterLite site (``course lite``): it builds offline from the download cache, holds every
-lesson and the course's wheel, serves its own Pyodide runtime, and its kernel starts in Chromium.
+lesson and the course's wheel; by default it loads Pyodide from the official distribution of the
+kernel's version (checked here as configuration: that needs the network); self-contained
+(``--pyodide npm`` or a full distribution in ``$COURSE_PYODIDE``) it serves its own Pyodide
+runtime, and its kernel starts in Chromium offline.
 
 The build uses only ``$COURSE_LITE_CACHE`` (default ``build/lite-cache``), which ``.ci/run``
 fills (``course lite`` with downloads); nothing is fetched here. In the browser, the site is
@@ -33,13 +36,63 @@ LESSONS = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb") if authori
 BROWSER_ONLY = ("course.instructor", "mpi4py")  # what cannot work in the browser
 
 
+def _kernel_or_skip():
+    try:
+        lite.kernel_tools(CACHE, offline=True)
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
+
+
+def test_the_lite_extra_does_not_install_the_kernel_into_jupyterlab():
+    """Its labextension only works in JupyterLite (in JupyterLab every page load logs its error)."""
+    text = (REPO / "pyproject.toml").read_text()
+    lite_extra = re.search(r"^lite = \[(.*)\]$", text, re.M)[1]
+    assert "jupyterlite-core" in lite_extra and "pyodide-kernel" not in lite_extra
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
     pytest.importorskip("jupyterlite_core", reason="jupyterlite-core is not installed")
-    pytest.importorskip("jupyterlite_pyodide_kernel", reason="jupyterlite-pyodide-kernel is not installed")
+    _kernel_or_skip()
     out = tmp_path_factory.mktemp("lite") / "site"
-    report = lite.build_site(out, cache=CACHE, offline=True, pyodide=os.environ.get("COURSE_PYODIDE"))
+    report = lite.build_site(out, cache=CACHE, offline=True, pyodide=os.environ.get("COURSE_PYODIDE") or lite.NPM)
     return out, report
+
+
+@pytest.fixture(scope="session")
+def online_site(tmp_path_factory):
+    """The site as ``course lite`` builds it by default (offline from the cache: only its files are
+    checked here; booting it needs the network)."""
+    pytest.importorskip("jupyterlite_core", reason="jupyterlite-core is not installed")
+    _kernel_or_skip()
+    out = tmp_path_factory.mktemp("lite-online") / "site"
+    return out, lite.build_site(out, cache=CACHE, offline=True)
+
+
+def test_by_default_pyodide_comes_from_its_official_distribution_and_the_course_from_the_site(online_site):
+    out, report = online_site
+    version = lite.pyodide_version(CACHE)
+    kernel = json.loads((out / "jupyter-lite.json").read_text())["jupyter-config-data"]["litePluginSettings"][
+        "@jupyterlite/pyodide-kernel-extension:kernel"]
+    assert kernel["pyodideUrl"] == f"https://cdn.jsdelivr.net/pyodide/v{version}/full/pyodide.mjs"
+    assert report["index_url"] == f"https://cdn.jsdelivr.net/pyodide/v{version}/full/"
+    assert kernel["disablePyPIFallback"] is True and report["missing"] == {}
+    assert not (out / "static" / "pyodide").exists()  # nothing of Pyodide is copied into the site
+    index = json.loads((out / "pypi" / "all.json").read_text())
+    assert "backprop-course" in index
+
+
+def test_the_course_wheel_builds_in_a_fresh_venv(tmp_path):
+    """A fresh venv's setuptools cannot build wheels ("invalid command 'bdist_wheel'"): the wheel is
+    built by pip's isolated build, with setuptools from the cache (``course lite`` keeps it there)."""
+    import venv
+
+    if not any((CACHE / "build").glob("setuptools-*.whl")):
+        pytest.skip(f"no setuptools wheel in {CACHE / 'build'} (course lite online puts it there)")
+    venv.EnvBuilder(with_pip=True).create(tmp_path / "venv")
+    python = str(tmp_path / "venv" / "bin" / "python")
+    wheel = lite.course_wheel(tmp_path / "wheels", CACHE, offline=True, python=python)
+    assert wheel.name == "backprop_course-0.1.0-py3-none-any.whl"
 
 
 def test_the_site_holds_every_lesson_with_the_install_cell_first(site):

@@ -84,3 +84,24 @@ def test_page_renders_in_a_real_browser(tmp_path):
     assert len(sizes) == 3 and all(done and width > 100 for done, width in sizes)
     assert "no_bias_correction" in table
     assert scripts == 0
+
+
+def test_a_timeout_is_one_mistake_and_copies_and_failing_cells_have_sections(tmp_path):
+    timeout = {"kind": "exception", "type": "Timeout", "message": "did not finish within 60 s (an endless loop?)"}
+    sub = _sub("eve", "error", ["exception"], error=timeout)
+    sub["copies"] = ["optim.adam: near copy of <b>ada</b> (1.00)"]
+    sub["cell_failures"] = [{"cell": 3, "yours": True, "error": 'learner output "<script>x</script>"',
+                             "timed_out": False, "consequence": "the cells after it ran anyway"}]
+    doc = {"batch": DOC["batch"], "submissions": [sub, _sub("ada", "passed")]}
+    [s] = summarise(doc)
+    assert s.ranked() == [("timed out (an endless loop?)", 1, 0.5)]  # 1 of the 2 who attempted it
+    (tmp_path / "grades.json").write_text(json.dumps(doc))
+    page, _ = write_report(tmp_path)
+    text = page.read_text()
+    copies, cells = text.split('<h2 id="copies">Flagged copies</h2>')[1].split('<h2 id="cells">Failing cells</h2>')
+    assert "near copy of &lt;b&gt;ada&lt;/b&gt; (1.00)" in copies and "<td>eve</td>" in copies
+    assert "&lt;script&gt;x&lt;/script&gt;" in cells and "<script>" not in text and "<td>3</td>" in cells
+    assert "raised Timeout" not in text and ">exception<" not in text
+    (tmp_path / "grades.json").write_text(json.dumps({"batch": DOC["batch"], "submissions": [_sub("ada", "passed")]}))
+    text = write_report(tmp_path)[0].read_text()
+    assert "No near copies were flagged." in text and "No learner's cell failed." in text

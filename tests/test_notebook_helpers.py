@@ -38,3 +38,11 @@ def test_written_code_runs_and_other_errors_pass_through():
 def test_several_and_unknown_ids_are_named():
     msg = unlock_message("layers.relu_forward", "no.such_exercise")
     assert "Exercises layers.relu_forward" in msg and "and no.such_exercise" in msg
+
+
+def test_the_banner_needs_no_emoji_font():
+    from course.notebook import banner_html
+
+    page = banner_html("finish <Exercise 1> first")
+    assert "DEMO LOCKED" in page and "&lt;Exercise 1&gt;" in page
+    assert all(ord(ch) < 0x2000 for ch in page) and "&#" not in page  # plain text and CSS only

@@ -61,3 +61,15 @@ def test_text_and_html_show_the_headline_and_the_findings():
 def test_a_passing_check_renders_one_line():
     r = check("layers.relu_forward", relu_forward, record=False)
     assert r.passed and str(r).splitlines()[0].startswith("✔ PASSED")
+
+
+def test_expected_and_got_never_wrap_mid_number():
+    """JupyterLab's outputs break words anywhere: the preview keeps each line whole (and the two
+    previews stack when they do not fit side by side)."""
+    from course.grader.compare.findings import OutputCheck
+
+    case = CaseResult(0, "", False, outputs=[OutputCheck("out", False, "[-0.4858 -2.573 2.547]", "[1.2804 -0.4793]")])
+    page = render_html(Result("d.x", "D", "00_d", 1.0, [case]))
+    style = "white-space: pre; word-break: normal; overflow-wrap: normal"
+    assert page.count(f'<pre style="{style}; overflow-x: auto">') == 2
+    assert "flex-wrap: wrap" in page

@@ -8,19 +8,9 @@ from pathlib import Path
 
 import nbformat
 
-from ..lessons import LESSON_FILE, topic_words
+from ..lessons import LESSON_FILE, Lesson, find_lessons  # noqa: F401 (find_lessons: course.authoring's API)
 from .normalise import clean_solution, learner_notebook, render
 from .strip import AuthoringError
-
-
-@dataclass(frozen=True)
-class Lesson:
-    """One lesson: ``name`` "03_backprop", ``number`` 3, ``title`` from its first heading."""
-
-    name: str
-    number: int
-    title: str
-    path: Path
 
 
 def lesson_name(path) -> str:
@@ -33,29 +23,6 @@ def lesson_name(path) -> str:
         )
     return path.stem
 
-
-def _title(nb, name: str) -> str:
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.strip():
-                    return line.strip().lstrip("#").strip()
-            break
-    return topic_words(name)
-
-
-def find_lessons(directory) -> list[Lesson]:
-    """The lessons in ``directory`` (solutions/ or notebooks/), by number; other files ignored."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return []
-    lessons = []
-    for path in sorted(directory.glob("*.ipynb")):
-        match = LESSON_FILE.match(path.name)
-        if match:
-            nb = _read(path)
-            lessons.append(Lesson(path.stem, int(match["number"]), _title(nb, path.stem), path))
-    return lessons
 
 # ---------------------------------------------------------------- build
 

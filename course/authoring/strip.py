@@ -68,6 +68,15 @@ def _regions(source: str, where: str):
         )
 
 
+def region_text(source: str, where: str = "cell") -> str:
+    """The text inside a cell's solution regions (a model answer), or the whole cell without any."""
+    lines = source.split("\n")
+    regions = list(_regions(source, where))
+    if not regions:
+        return source.strip()
+    return "\n".join("\n".join(lines[b + 1:e]) for b, e, _, _ in regions).strip()
+
+
 def _replace_regions(source: str, where: str, stub) -> tuple[str, bool]:
     lines = source.split("\n")
     out, position, found = [], 0, False

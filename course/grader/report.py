@@ -244,6 +244,10 @@ _CSS = (
 )
 
 
+#: numbers in the expected-vs-got preview never wrap mid-digit (JupyterLab's outputs break words anywhere)
+_PRE = ' style="white-space: pre; word-break: normal; overflow-wrap: normal; overflow-x: auto"'
+
+
 def _e(text) -> str:
     return html.escape(str(text))
 
@@ -282,9 +286,9 @@ def render_html(r: Result) -> str:
             for o in c.outputs:
                 if not o.ok:
                     parts.append(
-                        f'<div style="display: flex; gap: 16px"><div><i>{_e(o.name)} expected</i>'
-                        f"<pre>{_e(o.expected)}</pre></div><div><i>{_e(o.name)} got</i>"
-                        f"<pre>{_e(o.got)}</pre></div></div>"
+                        f'<div style="display: flex; flex-wrap: wrap; gap: 0 16px"><div><i>{_e(o.name)} expected</i>'
+                        f"<pre{_PRE}>{_e(o.expected)}</pre></div><div><i>{_e(o.name)} got</i>"
+                        f"<pre{_PRE}>{_e(o.got)}</pre></div></div>"
                     )
             if c.error is not None and c.error.traceback:
                 parts.append(f'<pre style="color: #8b0000">{_e(c.error.traceback)}</pre>')

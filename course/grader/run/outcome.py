@@ -10,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ErrorInfo", "Outcome", "Opaque"]
+__all__ = ["ErrorInfo", "Outcome", "Opaque", "WITHHELD"]
+
+#: What a course reference says where learner code is graded (the sandbox's stand-ins, the grading
+#: view's stubs): a failure that says it is the grader's doing, never the learner's mistake.
+WITHHELD = "is not available while your notebook is graded"
 
 
 @dataclass

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..pipeline.outputs import _one_line
+from .class_sections import class_sections
 
 __all__ = ["ExerciseSummary", "summarise", "time_to_pass", "write_report", "add_arguments", "run"]
 
@@ -34,6 +35,10 @@ __all__ = ["ExerciseSummary", "summarise", "time_to_pass", "write_report", "add_
 UNATTEMPTED = ("not_attempted", "missing", "not_graded")
 #: Diagnoses that say *that* something is wrong, not *what*: kept out of the ranking.
 GENERIC = ("values", "values_differ", "not_attempted", "wrong_values")
+#: Diagnoses that only restate the error a case raised (the error names the mistake once).
+ERROR_DIAGNOSES = ("exception",)
+#: The mistake a timeout is (one, whether the case timed out or was not run after it).
+TIMED_OUT = "timed out (an endless loop?)"
 #: Where a failing answer goes when no specific mistake was recognised.
 UNNAMED = "unnamed (values differ)"
 
@@ -69,6 +74,13 @@ class ExerciseSummary:
         return sorted(rows, key=lambda r: (-r[1], r[0]))
 
 
+def error_mistake(err: dict) -> str:
+    """The name of the mistake an error is: a timeout, or "raised <type>"."""
+    if str(err.get("type", "")) == "Timeout":
+        return TIMED_OUT
+    return f"raised {_one_line(err.get('type', 'an error'), 40)}"
+
+
 def _diagnoses_of(exercise: dict) -> dict[str, str]:
     """{name: message} of the diagnoses on the failing cases of one exercise's answer."""
     found: dict[str, str] = {}
@@ -76,14 +88,14 @@ def _diagnoses_of(exercise: dict) -> dict[str, str]:
         for c in s.get("case_results", []):
             if c.get("passed"):
                 continue
+            err = c.get("error")
+            raised = isinstance(err, dict) and err.get("kind") not in (None, "not_attempted")
             for d in c.get("diagnoses", []):
                 name = str(d.get("name", ""))
-                if name and name not in GENERIC:
+                if name and name not in GENERIC and not (raised and name in ERROR_DIAGNOSES):
                     found.setdefault(name, str(d.get("message", "")))
-            err = c.get("error")
-            if isinstance(err, dict) and err.get("kind") not in (None, "not_attempted"):
-                kind = f"raised {_one_line(err.get('type', 'an error'), 40)}"
-                found.setdefault(kind, _one_line(err.get("message", ""), 200))
+            if raised:  # one mistake: the error itself (the "exception" diagnosis only repeats it)
+                found.setdefault(error_mistake(err), _one_line(err.get("message", ""), 200))
     return found or {UNNAMED: "wrong values; the grader recognised no specific mistake"}
 
 
@@ -232,6 +244,7 @@ def _html(summaries, doc, ttp, figures) -> str:
             parts.append(f"<tr><td>{esc(name)}</td><td>{pct:.0%} ({n})</td><td>{example}</td>"
                          f"<td class='who'>{esc(_one_line(who, 600))}</td></tr>")
         parts.append("</table>")
+    parts += class_sections(doc)
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import nbformat
 
+from ...authoring.strip import MARKDOWN_STUB, region_text
 from . import adjust
 
 __all__ = ["Question", "questions", "answers", "collect", "read_scores", "add_arguments", "run"]
@@ -62,10 +63,27 @@ def questions(solution_path) -> list[Question]:
             continue
         meta = cell.get("metadata", {})
         qid = str(meta.get("question") or f"q{len(out) + 1}")
-        prompt = nb.cells[i - 1].source if i > 0 and nb.cells[i - 1].cell_type == "markdown" else ""
+        above = nb.cells[i - 1] if i > 0 else None
+        prompt = above.source if above is not None and above.cell_type == "markdown" and not _hidden(above) else ""
         out.append(Question(f"{lesson}.{qid}", lesson, str(cell.get("id", "")), float(meta.get("points", 1)),
-                            cell.source, prompt))
+                            model_answer(cell.source), prompt))
     return out
+
+
+def _hidden(cell) -> bool:
+    """A cell the build strips from the learner notebook (tagged ``solution`` or ``manual``)."""
+    return bool({"solution", TAG} & set(cell.get("metadata", {}).get("tags", [])))
+
+
+def model_answer(source: str) -> str:
+    """The model answer of an answer cell: the text between the solution markers, else the cell."""
+    return region_text(source)
+
+
+def learner_answer(source: str) -> str:
+    """A learner's answer cell as written; the untouched stub is no answer."""
+    text = source.strip()
+    return "" if text == MARKDOWN_STUB else text
 
 
 def answers(submission_path, qs: list[Question]) -> dict[str, str]:
@@ -79,7 +97,7 @@ def answers(submission_path, qs: list[Question]) -> dict[str, str]:
         cell = by_id.get(q.cell_id) if q.cell_id else None
         if cell is None and k < len(tagged):
             cell = tagged[k]
-        out[q.id] = (cell.source if cell is not None else "")[:MAX_ANSWER_CHARS]
+        out[q.id] = learner_answer(cell.source if cell is not None else "")[:MAX_ANSWER_CHARS]
     return out
 
 

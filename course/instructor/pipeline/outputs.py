@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 from ...grader.report import case_json
+from .feedback_words import CELL_HEADINGS, page_notes
+from .feedback_words import STATUS_WORDS as _STATUS_WORDS
 from .store import atomic_write_bytes
 
 __all__ = ["write_all", "write_csv", "write_json", "feedback_markdown", "gradescope_results", "summary"]
@@ -117,6 +119,8 @@ def submission_json(g) -> dict:
         "remarks": g.remarks,
         "copies": list(getattr(g, "copies", [])),
         "cell_errors": {str(k): v for k, v in g.cell_errors.items()},
+        "cell_failures": [f.to_json() for f in getattr(g, "cell_failures", [])],
+        "expected_cell_errors": getattr(g, "expected_cell_errors", 0),
         "seconds": g.seconds,
         "timing": dict(getattr(g, "timing", {})),
         "exercises": {i: _exercise_json(e) for i, e in g.exercises.items()},
@@ -132,16 +136,6 @@ def write_json(path, grades, info) -> None:
 # Feedback for the learner
 
 
-_STATUS_WORDS = {
-    "passed": "✔ passed",
-    "failed": "✘ some cases wrong",
-    "error": "✘ your function raised an error",
-    "not_attempted": "○ not attempted",
-    "missing": "✘ not found",
-    "uses_reference": "✘ uses the course's reference implementation",
-    "no_result": "✘ no result",
-    "not_graded": "not graded",
-}
 
 
 def _set_details(s, lines: list) -> None:
@@ -161,8 +155,9 @@ def _set_details(s, lines: list) -> None:
         lines.append(f"  - **{_md(d.name)}**: {_md(d.message, 600)}")
     if any(d.name == "not_attempted" for d in r.diagnoses):
         return  # every case raised NotImplementedError: the cases would only repeat it
+    unrun = not_run_cases(r)
     for c in r.cases:
-        if c.passed:
+        if c.passed or c.index + 1 in unrun:
             continue
         note = f" ({c.note})" if c.note else ""
         lines.append(f"  - case {c.index + 1}{note}: wrong")
@@ -173,6 +168,15 @@ def _set_details(s, lines: list) -> None:
             body = [ln[:200] for ln in c.error.traceback.splitlines()[-12:]]
             fence = "`" * max(3, _longest_run("\n".join(body)) + 1)
             lines += ["", "    " + fence, *["    " + ln for ln in body], "    " + fence]
+    if unrun:
+        lines.append(f"  - case{'s' if len(unrun) > 1 else ''} {', '.join(map(str, unrun))}: not run "
+                     "(the exercise ran out of time)")
+
+
+def not_run_cases(r) -> list[int]:
+    """The case numbers a timeout left unrun (the grader's own words in the error, not the learner's)."""
+    return [c.index + 1 for c in r.cases if not c.passed and c.error is not None and c.error.type == "Timeout"
+            and c.error.message.startswith("not run: the exercise ran out of time")]
 
 
 def _one_line(text: str, n: int = 160) -> str:
@@ -212,9 +216,11 @@ def feedback_markdown(g, info) -> str:
     lines.append(f"**Score:** {_num(g.score)} / {_num(g.max_score)}{pct}  ")
     lines.append(f"**Graded:** {time.strftime('%Y-%m-%d %H:%M')} (batch {info.get('id', '')})")
     lines.append("")
-    if g.notes:
+    lines += cell_failures_markdown(g, yours=True)
+    notes = page_notes(g)
+    if notes:
         lines.append("## Notes")
-        lines += [f"- {_md(n, 2000)}" for n in g.notes]
+        lines += [f"- {_md(n, 2000)}" for n in notes]
         lines.append("")
     if g.remarks:
         lines += ["## Remarks", *[f"- {_md(r, 2000)}" for r in g.remarks], ""]
@@ -232,14 +238,18 @@ def feedback_markdown(g, info) -> str:
             else:
                 _set_details(s, lines)
         lines.append("")
-    if g.cell_errors:
-        lines.append("## Errors in your cells (your code's own messages, as it raised them)")
-        for k, v in sorted(g.cell_errors.items()):
-            lines.append(f"- cell {k}: {_md(v, 160)}")
-        lines.append("")
+    lines += cell_failures_markdown(g, yours=False)
     lines.append("_Printed output does not count: grades come from what your functions return on the grader's "
                  "own cases (other seeds than the ones in the notebook)._")
     return "\n".join(lines) + "\n"
+
+
+def cell_failures_markdown(g, yours: bool) -> list[str]:
+    """The failed cells of one kind (course.instructor.pipeline.attribution), as a Markdown section."""
+    fails = [f for f in getattr(g, "cell_failures", []) if f.yours == yours]
+    if not fails:
+        return []
+    return [f"## {CELL_HEADINGS[yours]}", *[f"- {_md(f.sentence, 600)}" for f in fails], ""]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,8 +315,11 @@ def write_all(out, grades, info, formats) -> list[Path]:
         written.append(out / "grades.json")
     fb = out / "feedback"
     fb.mkdir(exist_ok=True)
+    from .feedback_html import feedback_html
+
     for g in grades:
         (fb / f"{_file_name(g.name)}.md").write_text(feedback_markdown(g, info), encoding="utf-8", errors="replace")
+        (fb / f"{_file_name(g.name)}.html").write_text(feedback_html(g, info), encoding="utf-8", errors="replace")
     written.append(fb)
     if "gradescope" in formats:
         gs = out / "gradescope"

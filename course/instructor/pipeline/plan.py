@@ -25,7 +25,7 @@ from ...grader.cases import copy_data
 from ...grader.models.reference import reference_outcomes, run_reference
 from ...grader.run.runner import Backward, Outcome, Sweep, Trajectory
 from ..sandbox import view
-from . import extract
+from . import attribution, extract
 
 __all__ = ["PlanError", "TestSet", "LessonPlan", "make_plan", "task_for", "RUN_PHASE"]
 
@@ -56,6 +56,7 @@ class LessonPlan:
     exercises: list  # registry Exercise objects, in registry order
     sets: dict  # exercise id -> [TestSet]
     tasks: list = field(default_factory=list)  # what the sandbox gets, one per exercise
+    course_cells: frozenset = frozenset()  # the course's own code cells (attribution.course_cells)
 
     @property
     def max_score(self) -> float:
@@ -194,6 +195,6 @@ def make_plan(name: str, solutions: Path, seed: int, hidden_tests, hidden_source
                 ex_sets.append(TestSet("hidden cases", True, visibility, -1, what,
                                        _references(ex, what, "the hidden cases", hidden_source)))
         sets[ex.id] = ex_sets
-    plan = LessonPlan(name, path, bindings, exercises, sets)
+    plan = LessonPlan(name, path, bindings, exercises, sets, course_cells=attribution.course_cells(nb))
     plan.tasks = [task_for(ex, bindings[ex.id], sets[ex.id]) for ex in exercises]
     return plan

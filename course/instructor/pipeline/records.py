@@ -73,6 +73,8 @@ class SubmissionGrade:
     notes: list = field(default_factory=list)
     remarks: list = field(default_factory=list)
     cell_errors: dict = field(default_factory=dict)
+    cell_failures: list = field(default_factory=list)  # attribution.CellFailure, the learner's first
+    expected_cell_errors: int = 0  # course cells that needed a withheld reference (not reported)
     copies: list = field(default_factory=list)
     timing: dict = field(default_factory=dict)  # the sandbox: seconds to ready, cells done, done
     seconds: float = 0.0

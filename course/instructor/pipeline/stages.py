@@ -21,7 +21,7 @@ from ...grader.compare.core import compare
 from ...grader.report import Result
 from ...grader.run.runner import ErrorInfo, Outcome
 from ..sandbox import host as sandbox
-from . import copies, extract
+from . import attribution, copies, extract
 from .plan import LessonPlan
 from .records import ExerciseGrade, SetGrade, SubmissionGrade, read_notebook
 
@@ -152,7 +152,10 @@ def collect(w: Work) -> bool:
     """What the sandbox said about the learner's cells (errors, skipped cells, how it ended)."""
     box, sub = w.box, w.sub
     sub.timing = dict(box.timing)
-    sub.cell_errors = {int(k) + 1: quote(v, 300) for k, v in box.cells.get("errors", {}).items()}
+    errors = box.cells.get("errors", {})
+    sub.cell_failures, sub.expected_cell_errors = attribution.failures(
+        w.cells, errors, w.plan.course_cells if w.plan is not None else frozenset(), quote)
+    sub.cell_errors = {f.cell: f.error for f in sub.cell_failures}
     for k, why in sorted(box.cells.get("skipped", {}).items()):
         sub.notes.append(f"cell {int(k) + 1} {why}: skipped, the sandbox was started again without it")
     if box.status == "timeout":
@@ -245,10 +248,22 @@ def score(w: Work) -> bool:
     for e in sub.exercises.values():
         if e.status in ("uses_reference", "missing", "no_result"):
             sub.notes.append(f"{e.id}: {e.notes[0]}")
+        elif any(n.startswith("timed out after") for n in e.notes):
+            sub.notes.append(f"{e.id}: timed out after {w.config.limits.exercise_timeout:g} s (an endless loop?)")
+    _explain_cells(w)
     w.attempted_shapes = {ex.id: w.shapes[b.function] for ex in w.plan.exercises
                           if (b := w.plan.bindings[ex.id]).function in w.shapes
                           and sub.exercises[ex.id].status in ("passed", "failed", "error")}
     return True
+
+
+def _explain_cells(w: Work) -> None:
+    """Each failed cell's consequence for the grade; the learner's own go first into the notes."""
+    sources = dict(w.cells)
+    graded = {w.plan.bindings[ex.id].function: w.sub.exercises[ex.id].status != "missing" for ex in w.plan.exercises}
+    for f in w.sub.cell_failures:
+        f.consequence = attribution.consequence(f, sources.get(f.cell - 1, ""), graded, w.config.limits.cell_timeout)
+    w.sub.notes[:0] = attribution.as_notes(w.sub.cell_failures)
 
 
 PIPELINE = (read, lesson, scan, run, collect, score)
