@@ -3,6 +3,7 @@
     python -m tests.bugs.measure            # summary
     python -m tests.bugs.measure -v         # every bug with the grader's words
     python -m tests.bugs.measure --json F   # also save the figures
+    python -m tests.bugs.measure --later    # the suite of the gated cells, image norms, symmetry
 
 A bug is *caught* when the check does not pass, *named* when a failing diagnosis other than the
 generic ones (values differ, the path leaves the expected one, a raw exception) is shown, and
@@ -21,6 +22,7 @@ import warnings
 GENERIC = {"values", "trajectory", "exception"}
 MODULES = ("lesson00", "lesson02", "lesson03", "lesson04", "lesson06", "lesson08")
 HOLDOUT = ("holdout",)  # written after the engine, run without tuning it: ``--holdout``
+LATER = ("lesson09", "lesson10", "lesson16")  # written with the exercises of lessons 09, 10, 16: ``--later``
 
 
 def suite(modules=MODULES):
@@ -86,8 +88,9 @@ def main(argv=None):
     p.add_argument("-v", action="store_true")
     p.add_argument("--json")
     p.add_argument("--holdout", action="store_true", help="the second suite (tests/bugs/holdout.py)")
+    p.add_argument("--later", action="store_true", help="the suite of lessons 09, 10 and 16 (LATER)")
     a = p.parse_args(argv)
-    summary, rows = measure(a.v, HOLDOUT if a.holdout else MODULES)
+    summary, rows = measure(a.v, HOLDOUT if a.holdout else LATER if a.later else MODULES)
     b = summary["bugs"]
     print(f"bugs {b}: caught {summary['caught']}, named {summary['named']} ({summary['named'] / b:.0%}), "
           f"named with the expected words {summary['worded']} ({summary['worded'] / b:.0%}); "
