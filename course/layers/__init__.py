@@ -7,8 +7,21 @@ Each module's ``__all__`` is its public list; this package exports their union (
 import it below and add its ``__all__``; nothing is listed twice).
 """
 
-from . import (activations, attention, conv, dropout, gated, linear, normalization, pool, prelu, residual, rnn,
-               spatial_norm, transformer)
+from . import (
+               activations,
+               attention,
+               conv,
+               dropout,
+               gated,
+               linear,
+               normalization,
+               pool,
+               prelu,
+               residual,
+               rnn,
+               spatial_norm,
+               transformer,
+)
 from .activations import *  # noqa: F403
 from .attention import *  # noqa: F403
 from .conv import *  # noqa: F403
@@ -23,6 +36,6 @@ from .rnn import *  # noqa: F403
 from .spatial_norm import *  # noqa: F403
 from .transformer import *  # noqa: F403
 
-_MODULES = (linear, activations, normalization, spatial_norm, dropout, prelu, residual, conv, pool, rnn, gated, attention,
-            transformer)
+_MODULES = (linear, activations, normalization, spatial_norm, dropout, prelu, residual, conv, pool, rnn, gated,
+            attention, transformer)
 __all__ = [name for module in _MODULES for name in module.__all__]
