@@ -18,10 +18,12 @@ def _progress_off(monkeypatch):
 
 EXPECTED = {
     "09_initialization": {"init.kaiming_std", "init.xavier_std", "init.prelu_forward", "init.prelu_backward",
-                          "init.residual_backward", "init.layer_grad_norms"},
+                          "init.residual_backward", "init.layer_grad_norms", "init.distinct_hidden_units"},
     "10_normalization": {"normalization.running_stats", "normalization.batchnorm_forward",
                          "normalization.batchnorm_backward", "normalization.layernorm_forward",
-                         "normalization.layernorm_backward"},
+                         "normalization.layernorm_backward", "normalization.spatial_batchnorm_forward",
+                         "normalization.spatial_batchnorm_backward", "normalization.groupnorm_forward",
+                         "normalization.groupnorm_backward"},
     "11_regularization": {"regularization.l2_penalty", "regularization.l1_penalty",
                           "regularization.dropout_forward", "regularization.dropout_backward",
                           "regularization.early_stopping", "regularization.standardize_splits",
