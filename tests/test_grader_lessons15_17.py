@@ -13,7 +13,8 @@ IDS = {
     "15_second_order": ["second_order.newton_step", "second_order.hessian_vector_product",
                         "second_order.two_loop", "second_order.armijo"],
     "16_conv_rnn": ["conv.conv2d_forward", "conv.conv2d_backward", "conv.max_pool_backward",
-                    "rnn.step_backward", "rnn.bptt"],
+                    "rnn.step_backward", "rnn.bptt", "rnn.lstm_step_forward", "rnn.lstm_step_backward",
+                    "rnn.gru_step_forward", "rnn.gru_step_backward"],
     "17_attention": ["attention.forward", "attention.backward", "attention.split_heads",
                      "attention.merge_heads", "attention.block_backward"],
 }

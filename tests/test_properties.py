@@ -83,6 +83,44 @@ def test_layernorm_backward(inputs):
         _assert_close(got, want)
 
 
+@st.composite
+def _image_inputs(draw):
+    """x, gamma, beta, dout for (N, C, H, W) images, and a number of groups G that divides C."""
+    N, C, H, W = (draw(st.integers(lo, 3)) for lo in (1, 1, 1, 1))
+    G = draw(st.sampled_from([g for g in range(1, C + 1) if C % g == 0]))
+    x = draw(matrices(N * C, H * W)).reshape(N, C, H, W)
+    dout = draw(matrices(N * C, H * W)).reshape(N, C, H, W)
+    gamma, beta = draw(matrices(1, C))[0], draw(matrices(1, C))[0]
+    return x, gamma, beta, dout, G
+
+
+@given(_image_inputs())
+def test_groupnorm_backward(inputs):
+    x, gamma, beta, dout, G = inputs
+    groups = x.reshape(x.shape[0], G, -1)
+    assume(groups.shape[2] >= 2 and np.all(groups.std(axis=2) > 0.1))
+
+    def forward(x, gamma, beta):
+        return L.groupnorm_forward(x, gamma, beta, G)
+
+    _, cache = forward(x, gamma, beta)
+    for got, want in zip(L.groupnorm_backward(dout, cache), _fd(forward, dout, x, gamma, beta)):
+        _assert_close(got, want)
+
+
+@given(_image_inputs())
+def test_spatial_batchnorm_backward(inputs):
+    x, gamma, beta, dout, _ = inputs
+    assume(np.all(x.std(axis=(0, 2, 3)) > 0.1))
+
+    def forward(x, gamma, beta):
+        return L.spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
+
+    _, cache = forward(x, gamma, beta)
+    for got, want in zip(L.spatial_batchnorm_backward(dout, cache), _fd(forward, dout, x, gamma, beta)):
+        _assert_close(got, want)
+
+
 @given(batch_and_dout(), st.sampled_from([0.0, 0.3, 0.7]), st.integers(0, 2**16))
 def test_dropout_backward(x_dout, p, seed):
     x, dout = x_dout

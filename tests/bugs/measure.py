@@ -3,6 +3,7 @@
     python -m tests.bugs.measure            # summary
     python -m tests.bugs.measure -v         # every bug with the grader's words
     python -m tests.bugs.measure --json F   # also save the figures
+    python -m tests.bugs.measure --later    # the suite of the gated cells, image norms, symmetry
 
 A bug is *caught* when the check does not pass, *named* when a failing diagnosis other than the
 generic ones (values differ, the path leaves the expected one, a raw exception) is shown, and
@@ -20,9 +21,10 @@ import warnings
 
 GENERIC = {"values", "trajectory", "exception"}
 MODULES = ("lesson00", "lesson02", "lesson03", "lesson04", "lesson06", "lesson08")
-HOLDOUT = ("holdout",)
+HOLDOUT = ("holdout",)  # written after the engine, run without tuning it: ``--holdout``
+LATER = ("lesson09", "lesson10", "lesson16")  # written with the exercises of lessons 09, 10, 16: ``--later``
 ISSUE26 = ("lessons09_19",)  # written for the knob engine before it was built: ``--issue26``
-BLIND = ("holdout26",)  # written by someone who never read the grader, after the knobs: ``--blind``  # written after the engine, run without tuning it: ``--holdout``
+BLIND = ("holdout26",)  # written by someone who never read the grader, after the knobs: ``--blind``
 
 
 def suite(modules=MODULES):
@@ -88,10 +90,12 @@ def main(argv=None):
     p.add_argument("-v", action="store_true")
     p.add_argument("--json")
     p.add_argument("--holdout", action="store_true", help="the second suite (tests/bugs/holdout.py)")
+    p.add_argument("--later", action="store_true", help="the suite of lessons 09, 10 and 16 (LATER)")
     p.add_argument("--issue26", action="store_true", help="the third suite (tests/bugs/lessons09_19.py)")
     p.add_argument("--blind", action="store_true", help="the fourth suite (tests/bugs/holdout26.py)")
     a = p.parse_args(argv)
-    suite_ = BLIND if a.blind else ISSUE26 if a.issue26 else HOLDOUT if a.holdout else MODULES
+    suite_ = (BLIND if a.blind else ISSUE26 if a.issue26 else LATER if a.later else HOLDOUT if a.holdout
+              else MODULES)
     summary, rows = measure(a.v, suite_)
     b = summary["bugs"]
     print(f"bugs {b}: caught {summary['caught']}, named {summary['named']} ({summary['named'] / b:.0%}), "

@@ -4,6 +4,8 @@ references do not exist (:mod:`course.instructor.sandbox.view`). The judges, dia
 in the topic modules, as data given to ``register``.
 
 - :class:`WithRunningStats`: batch norm's forward, with bn_param's running statistics as outputs.
+- :class:`WholeNumber`: a function that returns a count, graded as a number (an int is right).
+- :class:`StatePair`: an LSTM step's forward, ``((next_h, next_c), cache)``, graded as two outputs.
 - :class:`StoppingRun`: an early-stopping class on a sequence of validation values.
 - :class:`PrefetchRun`: a prefetching iterator against a source that records its threads.
 - :class:`AllocatingTrajectory`: an optimizer's path, then its allocations under ``tracemalloc``.
@@ -25,9 +27,10 @@ from ...parallel.spmd import RankError, run_ranks
 from ..cases import copy_data, same_data
 from .calling import LearnerMistake, call_learner, capture, plain
 from .outcome import Outcome
-from .protocols import Protocol, Trajectory
+from .protocols import Call, Protocol, Trajectory
 
-__all__ = ["WithRunningStats", "StoppingRun", "RecordError", "PrefetchRun", "ALLOC_SIZE", "AllocatingTrajectory",
+__all__ = ["WithRunningStats", "WholeNumber", "StatePair", "StoppingRun",
+           "RecordError", "PrefetchRun", "ALLOC_SIZE", "AllocatingTrajectory",
            "Ranks", "ScalerTrajectory", "WithFunction", "OBJECTIVES"]
 
 
@@ -46,6 +49,36 @@ class WithRunningStats(Protocol):
             return Outcome(error=capture(err))
         bn = args[3]
         return Outcome(outputs=(plain(ret[0]), plain(bn.get("running_mean")), plain(bn.get("running_var"))))
+
+
+class WholeNumber(Call):
+    """``fn(*args, **kwargs)`` returns a count: a whole number (int or NumPy integer) is graded as the
+    float it equals; anything else is left for the comparison to judge."""
+
+    def run(self, exercise, fn, case, options):
+        outcome = super().run(exercise, fn, case, options)
+        if isinstance(outcome.outputs, (int, np.integer)) and not isinstance(outcome.outputs, bool):
+            outcome.outputs = float(outcome.outputs)
+        return outcome
+
+
+class StatePair(Call):
+    """``fn(*args)`` returns ``((next_h, next_c), cache)``, as an LSTM step (the state is the pair, as
+    ``torch.nn.LSTMCell`` returns it); graded are next_h and next_c. Any other shape of result is
+    refused with the contract."""
+
+    def run(self, exercise, fn, case, options):
+        outcome = super().run(exercise, fn, case, options)
+        ret = outcome.outputs
+        if outcome.error is not None:
+            return outcome
+        if isinstance(ret, (tuple, list)) and len(ret) == 2 and isinstance(ret[0], (tuple, list)) and len(ret[0]) == 2:
+            outcome.outputs = (ret[0][0], ret[0][1])
+            return outcome
+        what = f"{len(ret)} values" if isinstance(ret, (tuple, list)) else type(ret).__name__
+        err = LearnerMistake(f"Your function returned {what}; it should return ((next_h, next_c), cache): the new "
+                             "state as one pair, then the cache.", "type")
+        return Outcome(error=capture(err))
 
 
 class StoppingRun(Protocol):
