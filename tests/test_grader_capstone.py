@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from course.capstone import Network, train
-from course.grader import cases, check, get, reference_outcomes, run
-from course.grader.compare import core as compare
+from course.grader import cases, check, compare, get, reference_outcomes, run
 from course.layers import batchnorm_forward, dropout_forward, linear_forward, relu_forward
 
 

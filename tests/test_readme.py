@@ -30,3 +30,16 @@ def test_the_exercise_count_is_the_registrys():
     the registry's number wherever it is written)."""
     counts = [int(n) for n in re.findall(r"\b(\d+)\s+(?:graded\s+)?exercises\b", README)]
     assert all(n == len(exercises()) for n in counts), (counts, len(exercises()))
+
+
+def test_every_module_run_with_python_m_exists():
+    """`python -m course.…` in the README, the Gradescope script and CI names a module that exists
+    (a moved module must not leave a command behind that silently fails)."""
+    import importlib.util
+
+    texts = [README] + [(REPO / p).read_text(encoding="utf-8") for p in ("gradescope/run_autograder", ".ci/run")
+                        if (REPO / p).is_file()]
+    named = {m for t in texts for m in re.findall(r"-m (course(?:\.\w+)*)", t)}
+    assert "course.instructor.sandbox.bwrap" in named
+    missing = sorted(m for m in named if importlib.util.find_spec(m) is None)
+    assert not missing, missing
