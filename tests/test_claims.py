@@ -637,3 +637,81 @@ def test_19_sample_answer_numbers():
     assert 0.97 <= acc <= 0.985
     claim(L19, "Early stopping ends training after 20 to 40 epochs")
     assert 20 <= len(history) <= 40
+
+
+# ---------------------------------------------------------------------------------------------
+# lessons 01-08: the worked numbers
+
+def test_01_worked_examples():
+    from course.layers.activations import sigmoid
+    from course.losses import mse_loss, softmax_cross_entropy
+
+    L01 = "01_forward_pass"
+    claim(L01, f"$z = 0.5 - 0.5 - 1 + 0.1 = {np.dot([1, 2, -1], [0.5, -0.25, 1]) + 0.1:.1f}$")
+    d = lambda z: sigmoid(z) * (1 - sigmoid(z))  # noqa: E731
+    claim(L01, f"$\\sigma'(0) = {d(0.0):.2f}$, but $\\sigma'(5) \\approx {d(5.0):.4f}$ and "
+               f"$\\sigma'(10) \\approx {d(10.0) * 1e5:.1f} \\cdot 10^{{-5}}$")
+    loss, _ = mse_loss(np.array([2.5, 0.0, 2.0]), np.array([3.0, -0.5, 2.0]))
+    claim(L01, f"$(0.25 + 0.25 + 0)/3 = {loss:.4f}$")
+    loss, dscores = softmax_cross_entropy(np.array([[2.0, 1.0, 0.1]]), np.array([0]))
+    claim(L01, f"$p_0 = {dscores[0, 0] + 1:.3f}$ and the loss is ${loss:.3f}$")
+    claim(L01, f"$\\log 2 = {math.log(2):.2f}$")
+    claim(L01, f"probability 0.01 costs ${-math.log(0.01):.1f}$")
+    claim(L01, f"about $\\log 3 = {math.log(3):.2f}$")
+    claim(L01, f"about ${np.finfo(np.float64).max / 1e308:.1f} \\cdot 10^{{308}}$")
+
+
+def test_02_the_worked_gradient():
+    from course.autograd import Value
+
+    x, w, b = Value(1.0), Value(0.5), Value(0.5)
+    y = (w * x + b).sigmoid()
+    y.backward()
+    claim("02_chain_rule", f"$\\partial y / \\partial w = {w.grad:.4f}$")
+    claim("02_chain_rule", f"\\frac{{dy}}{{dx}} = \\frac{{dy}}{{dz}}\\cdot 1 \\cdot w = {x.grad:.4f}")
+
+
+def test_03_softmax_example():
+    from course.losses import softmax_cross_entropy
+
+    _, dz = softmax_cross_entropy(np.array([[2.0, 1.0, 0.0]]), np.array([0]))
+    p = dz[0] + np.array([1, 0, 0])
+    claim("03_backprop", f"gives $p = ({p[0]:.3f}, {p[1]:.3f}, {p[2]:.3f})$ and (for N = 1) "
+                         f"$dz = ({dz[0, 0]:.3f}, {dz[0, 1]:.3f}, {dz[0, 2]:.3f})$")
+
+
+def test_04_best_step_per_precision():
+    for dtype, h in ((np.float64, "6 \\times 10^{-6}"), (np.float32, "5 \\times 10^{-3}")):
+        eps = float(np.finfo(dtype).eps)
+        mantissa, exponent = f"{eps ** (1 / 3):.0e}".split("e")
+        assert f"{mantissa} \\times 10^{{{int(exponent)}}}" == h
+        claim("04_gradient_checking", f"| ${eps / 10 ** math.floor(math.log10(eps)):.1f} \\times "
+                                      f"10^{{{math.floor(math.log10(eps))}}}$ | ${h}$")
+
+
+def test_05_learning_rate_arithmetic():
+    from course.functions import make_quadratic
+
+    L05 = "05_gradient_descent"
+    w = 2 - 0.1 * 4 * 2
+    claim(L05, f"$w \\leftarrow 2 - 0.1 \\cdot 8 = {w:.1f}$, and the loss drops from 8 to {2 * w * w:.2f}")
+    bowl = make_quadratic(10.0)
+    mu, L = np.linalg.eigvalsh(bowl.hessian(np.array(bowl.w0)))
+    kappa = L / mu
+    claim(L05, f"here ${kappa - 1:.0f}/{kappa + 1:.0f} \\approx {(kappa - 1) / (kappa + 1):.2f}$, so about "
+               f"{math.ceil(math.log(0.1) / math.log((kappa - 1) / (kappa + 1)))} steps per factor of 10")
+    claim(L05, f"(is it $2/(L+\\mu) \\approx {2 / (L + mu):.2f}$?)")
+    claim(L05, f"$\\eta = 0.25 = {0.25 / (2 / L):.2f} \\times 2/L$")
+    claim(L05, f"mini-batch SGD: $B = 32$, `lr = 0.05`: {math.ceil(2000 / 32)} steps per epoch")
+
+
+def test_06_and_07_moving_averages():
+    t = np.arange(1, 6001)
+    uncorrected = (1 - 0.9**t) / np.sqrt(1 - 0.999**t)
+    claim("07_adaptive", f"by up to {uncorrected.max():.1f} times (at step {t[np.argmax(uncorrected)]})")
+    row = " | ".join(f"{uncorrected[k - 1]:.2f}" for k in (1, 10, 100, 1000, 5000))
+    claim("07_adaptive", f"| uncorrected step / $\\eta$ | {row} |")
+    claim("07_adaptive", f"$(1 - \\eta\\lambda)^t = 0.999^{{1000}} \\approx {0.999**1000:.2f}$")
+    claim("06_momentum", f"$v_{{10}} \\approx (1 - 0.98^{{10}}) \\times 100 \\approx {(1 - 0.98**10) * 100:.0f}$")
+    claim("06_momentum", f"($|y|$ grew by $1.2^{{30}} \\approx {round(1.2**30, -1):.0f}$)")
+    claim("06_momentum", f"$\\beta^{{1/(1-\\beta)}} \\approx 1/e \\approx {1 / math.e:.2f}$")
