@@ -41,6 +41,7 @@ from .layers import (
 )
 from .losses import softmax_cross_entropy
 from .optim import Adam
+from .regularization import EarlyStopping
 
 __all__ = ["Network", "train", "standardiser"]
 
@@ -122,7 +123,8 @@ def train(X, y, *, seed=0, time_budget=60.0, epochs=60, lr=3e-3, batch_size=32, 
     - seed: the initialisation, the validation split, the shuffling and the dropout masks.
     - time_budget: seconds; training stops after the epoch that passes it.
     - epochs, lr (Adam, cosine-annealed to 0 over ``epochs``), batch_size, patience (early
-      stopping on the validation loss; the best parameters are restored at the end).
+      stopping on the validation loss, with lesson 11's rule: stop after ``patience`` epochs in a row
+      without improvement; the best parameters are restored at the end).
 
     ``history`` is the list of mean training losses, one per epoch.
     """
@@ -133,7 +135,7 @@ def train(X, y, *, seed=0, time_budget=60.0, epochs=60, lr=3e-3, batch_size=32, 
     net.mean, net.std = standardiser(X[tr])
     Xs = (X - net.mean) / net.std
     opt = Adam(net.params, lr=lr)
-    history, best, best_loss, waited = [], None, math.inf, 0
+    history, best, stopper = [], None, EarlyStopping(patience=patience)  # lesson 11's rule
     for epoch in range(epochs):
         opt.lr = 0.5 * lr * (1 + math.cos(math.pi * epoch / epochs))
         order = rng.permutation(tr)
@@ -147,12 +149,10 @@ def train(X, y, *, seed=0, time_budget=60.0, epochs=60, lr=3e-3, batch_size=32, 
             losses.append(loss)
         history.append(float(np.mean(losses)))
         val_loss = softmax_cross_entropy(net.scores(Xs[va], train=False), y[va])[0]
-        if val_loss < best_loss:
-            best_loss, waited = val_loss, 0
+        stop = stopper.step(val_loss)  # stops after `patience` epochs in a row without improvement
+        if stopper.num_bad == 0:
             best = ({k: v.copy() for k, v in net.params.items()}, dict(net.bn))
-        else:
-            waited += 1
-        if waited > patience or time.perf_counter() - start > time_budget:
+        if stop or time.perf_counter() - start > time_budget:
             break
     params, bn = best
     for k, v in params.items():

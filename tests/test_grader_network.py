@@ -109,3 +109,14 @@ def test_not_attempted_and_reference_pass():
 
     assert check(ID, stub, record=False).status == "not_attempted"
     assert check(ID, two_layer_step, record=False).passed
+
+
+def test_init_regressor_shapes_and_named_bugs():
+    # the lesson's shape-error story: W2 created (1, 1), or transposed, is named; the fix passes
+    assert get("network.init_regressor").lesson == "03_backprop"
+    params = network.init_regressor(np.random.default_rng(2), D=3, H=4, M=2)
+    assert {k: v.shape for k, v in params.items()} == {"W1": (3, 4), "b1": (4,), "W2": (4, 2), "b2": (2,)}
+    assert check("network.init_regressor", network.init_regressor).passed
+    for bug, name in [(network._w2_one_by_one, "w2_one_by_one"), (network._w2_transposed, "w2_transposed")]:
+        result = check("network.init_regressor", bug)
+        assert not result.passed and name in {d.name for d in result.diagnoses}

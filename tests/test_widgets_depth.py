@@ -47,3 +47,19 @@ def test_set_changes_several_controls_with_one_run():
 def test_bad_settings():
     with pytest.raises(ValueError, match="init"):
         gradient_profile(5, "zeros", "relu")
+
+
+def test_geometric_growth_is_never_healthy():
+    # a norm that doubles at every layer on its way back: 2**20 times larger at the first layer
+    growing = 2.0 ** np.arange(20, -1, -1) * 1e-3
+    assert growing.max() < 1e4  # small enough in absolute terms: only its shape says "exploding"
+    assert verdict(growing).startswith("exploding")
+    assert verdict(growing[::-1]).startswith("vanishing")
+    assert verdict(np.ones(21)).startswith("healthy")
+
+
+def test_tanh_with_large_weights_explodes_layer_after_layer():
+    # tanh with s = 1 at depth 10: the norm grows about 2x per layer back, to 2.5e3 at the first layer
+    norms = gradient_profile(10, "large", "tanh")["grad_norms"]
+    assert norms.max() < 1e4 and norms[0] > 100 * norms[-1]
+    assert verdict(norms).startswith("exploding")

@@ -24,7 +24,8 @@ import numpy as np
 from ..gradients import layer_grad_norms
 from ..model import MLP
 
-__all__ = ["INITS", "ACTIVATIONS", "gradient_profile", "verdict", "DepthExplorer"]
+__all__ = ["INITS", "ACTIVATIONS", "EXPLODING_ABOVE", "VANISHING_BELOW", "MAX_FIRST_TO_LAST", "gradient_profile",
+           "verdict", "DepthExplorer"]
 
 #: The initialisations offered: a name for the menu -> MLP's ``init`` argument.
 INITS = {
@@ -67,14 +68,30 @@ def gradient_profile(depth=10, init="he", activation="relu", residual=False, wid
     }
 
 
+#: The thresholds of :func:`verdict`, stated in lesson 09's text (a test keeps them in step).
+#: Largest norm above which the gradients explode, whatever their shape across the layers.
+EXPLODING_ABOVE = 1e4
+#: Largest norm below which they have vanished everywhere.
+VANISHING_BELOW = 1e-6
+#: How many times larger (or smaller) the first layer's norm may be than the last layer's: beyond
+#: this factor the norm grows (or shrinks) geometrically on its way back through the layers.
+MAX_FIRST_TO_LAST = 100.0
+
+
 def verdict(norms) -> str:
-    """A line saying whether the gradient norms per layer vanish, explode or stay healthy."""
+    """A line saying whether the gradient norms per layer vanish, explode or stay healthy.
+
+    Exploding: a norm is not finite, above :data:`EXPLODING_ABOVE`, or the first layer's is more than
+    :data:`MAX_FIRST_TO_LAST` times the last layer's. Vanishing: every norm is below
+    :data:`VANISHING_BELOW`, or the first layer's is less than 1 / :data:`MAX_FIRST_TO_LAST` of the
+    last layer's. Healthy otherwise.
+    """
     norms = np.asarray(norms, dtype=float)
     first, last, top = norms[0], norms[-1], np.max(norms)
     text = f"gradient norm: first layer {first:.2g}, last layer {last:.2g}"
-    if not np.all(np.isfinite(norms)) or top > 1e4:
+    if not np.all(np.isfinite(norms)) or top > EXPLODING_ABOVE or first > MAX_FIRST_TO_LAST * last:
         return f"exploding: {text}"
-    if top < 1e-6 or first < 1e-3 * last:
+    if top < VANISHING_BELOW or first * MAX_FIRST_TO_LAST < last:
         return f"vanishing: {text}"
     return f"healthy: {text}"
 

@@ -6,10 +6,13 @@ is built from :mod:`course.layers` and :mod:`course.losses`.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...layers import linear_backward, linear_forward, relu_backward, relu_forward
 from ...losses import softmax_cross_entropy
 from ..cases import Case, away_from_zero, randn, sizes
 from ..registry import Variant, register
+from ..topic_protocols import Seeded
 
 LESSON = "03_backprop"
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -122,4 +125,55 @@ register(
         "Backward in reverse order: dscores -> (da, dW2, db2) -> dh = relu backward -> (dX, dW1, db1).",
         "Build new arrays (params[k] - lr * grads[k]); params[k] -= ... would change the caller's params.",
     ),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# network.init_regressor: the parameters of lesson 03's regression network, the fix of its
+# shape-error story (W2 created (1, 1) instead of (H, M)).
+
+
+def init_regressor(rng, D=3, H=2, M=1):
+    """Parameters of tanh(X @ W1 + b1) @ W2 + b2: W1 (D, H), b1 (H,), W2 (H, M), b2 (M,), weights
+    0.5 N(0, 1) drawn from the Generator ``rng`` in the order W1, W2; biases 0."""
+    return {"W1": 0.5 * rng.standard_normal((D, H)), "b1": np.zeros(H),
+            "W2": 0.5 * rng.standard_normal((H, M)), "b2": np.zeros(M)}
+
+
+def _init_cases(rng):
+    def case(D, H, M, note):
+        return Case((), {"D": D, "H": H, "M": M}, note=note, extra={"seed": int(rng.integers(0, 2**31))})
+
+    D, H, M = sizes(rng, 3, 2, 5)
+    return [case(3, 2, 1, "the lesson's network: D = 3, H = 2, M = 1"),
+            case(D, H, M, f"D = {D}, H = {H}, M = {M}"),
+            case(2, 4, 3, "D = 2, H = 4, M = 3")]
+
+
+def _w2_one_by_one(rng, D=3, H=2, M=1):
+    return {"W1": 0.5 * rng.standard_normal((D, H)), "b1": np.zeros(H),
+            "W2": 0.5 * rng.standard_normal((1, 1)), "b2": np.zeros(M)}
+
+
+def _w2_transposed(rng, D=3, H=2, M=1):
+    return {"W1": 0.5 * rng.standard_normal((D, H)), "b1": np.zeros(H),
+            "W2": 0.5 * rng.standard_normal((M, H)), "b2": np.zeros(M)}
+
+
+register(
+    "network.init_regressor",
+    lesson=LESSON,
+    title="The regression network's parameters, with the right shapes",
+    reference=init_regressor,
+    cases=_init_cases,
+    outputs=("params",),
+    arg_names=(),
+    protocol=Seeded(),
+    variants=(
+        Variant("w2_one_by_one", _w2_one_by_one,
+                "Your W2 is (1, 1), the bug of the story: W2 maps the H hidden units to the M outputs, (H, M)."),
+        Variant("w2_transposed", _w2_transposed,
+                "Your W2 is (M, H): a layer's weight is (inputs, outputs), so W2 is (H, M)."),
+    ),
+    hints=("W1 (D, H) and W2 (H, M) from rng.standard_normal, times 0.5, in that order; b1 and b2 zeros.",),
 )
