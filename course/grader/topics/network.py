@@ -12,7 +12,7 @@ from ...layers import linear_backward, linear_forward, relu_backward, relu_forwa
 from ...losses import softmax_cross_entropy
 from ..cases import Case, away_from_zero, randn, sizes
 from ..registry import Variant, register
-from ..topic_protocols import Seeded
+from ..run.topic_protocols import Seeded
 
 LESSON = "03_backprop"
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
