@@ -68,6 +68,7 @@ def compare_case(exercise, index: int, case: Case, outcome: Outcome, reference: 
             ctx.passed, judged = ok, True
         if entry.protocols and protocol not in entry.protocols:
             continue
+        ctx.said = {d.name for d in diags}
         result = entry.test(ctx)
         if phase == "verdict":
             if result is None:
