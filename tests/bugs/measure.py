@@ -19,7 +19,7 @@ import os
 import warnings
 
 GENERIC = {"values", "trajectory", "exception"}
-MODULES = ("lesson00", "lesson02", "lesson03", "lesson04", "lesson06", "lesson08")
+MODULES = ("lesson00", "lesson02", "lesson03", "lesson04", "lesson06", "lesson08", "lesson11", "lesson20")
 HOLDOUT = ("holdout",)  # written after the engine, run without tuning it: ``--holdout``
 
 
