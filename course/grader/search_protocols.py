@@ -21,6 +21,8 @@ __all__ = ["search_scores", "position", "SearchRun", "MAX_RECORDED"]
 
 #: calls beyond this many are counted but not recorded (a runaway loop stays small data)
 MAX_RECORDED = 2000
+#: the accuracy of a guess among the digits' 10 classes: no run scores less
+CHANCE = 0.1
 #: where the validation and the test scores peak, in [0, 1] coordinates of each axis: far apart,
 #: so that the best run on validation is never the best on test
 VAL_PEAK, TEST_PEAK = (0.62, 0.35), (0.12, 0.85)
@@ -38,12 +40,15 @@ def position(space: dict, values) -> np.ndarray:
 
 def _score(u: np.ndarray, peak) -> float:
     centre = np.array([peak[0]] + [peak[1]] * (u.size - 1))
-    return float(0.97 - 0.25 * np.sum((u - centre) ** 2))
+    with np.errstate(invalid="ignore", over="ignore"):
+        acc = 0.97 - 0.25 * np.sum((u - centre) ** 2)
+    return float(acc) if acc > CHANCE else CHANCE  # far off (or not a number): chance level, as a real run
 
 
 def search_scores(space: dict, values) -> tuple[float, float]:
     """``(val_acc, test_acc)`` of the grader's ``train_and_score`` for one configuration (the
-    values in the order of ``space``). Smooth in the configuration, peaking at different places."""
+    values in the order of ``space``). Smooth in the configuration, peaking at different places,
+    never below chance (a diverged run, a value outside the space)."""
     u = position(space, values)
     return _score(u, VAL_PEAK), _score(u, TEST_PEAK)
 

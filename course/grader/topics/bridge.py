@@ -12,6 +12,7 @@ import numpy as np
 
 from ...bridge import grads_to_numpy, to_torch_module, train_step
 from ..cases import Case, randn
+from ..findings import Diagnosis
 from ..registry import Variant, register
 from ..torch_protocols import GradsRun, ModuleRun, StepRun
 
@@ -53,11 +54,22 @@ def _momentum_kept(params, bn, dropout=0.2):
     return to_torch_module(params, {**bn, "momentum": 0.9}, dropout)
 
 
+def _eval_only(ctx):
+    """Training mode agrees and eval mode does not: what eval mode adds is the running statistics."""
+    failing = set(ctx.failing)
+    if "eval_scores" in failing and not failing & {"train_scores", "grads"}:
+        return Diagnosis("eval_mode_statistics", (
+            "Your training-mode scores and gradients are right, but your eval-mode scores are not: eval mode "
+            "normalises with the BatchNorm1d's running_mean and running_var buffers, so look at what you put "
+            "there (bn['running_mean'] and bn['running_var'] as they are: a variance, not a standard deviation)."))
+    return None
+
+
 register(
     "bridge.to_torch_module", lesson=LESSON, title="The capstone network as an nn.Module",
     reference=to_torch_module, cases=_module_cases,
     outputs=("eval_scores", "train_scores", "grads", "running_mean", "running_var"),
-    arg_names=("params", "bn", "dropout"), protocol=ModuleRun(),
+    arg_names=("params", "bn", "dropout"), protocol=ModuleRun(), diagnoses=(_eval_only,),
     variants=(
         Variant("running_stats_not_copied", _no_running_stats,
                 "Your eval-mode scores differ while the training-mode ones agree: copy bn['running_mean'] and "

@@ -245,6 +245,7 @@ def _diagnose_cases(rng):
         case(7.0, 8.0, 5.0, "avoidable error exactly tol = 2 (a tie is not high)"),
         case(3.0, 5.0, 2.0, "gap exactly tol = 2 (a tie is not high)"),
         case(6.0, 5.0, 5.0, "validation error below the training error"),
+        case(4.0, 1.0, 3.5, "validation error far below the training error (a negative gap is not high)"),
         case(5.75, 6.0, 5.0, "tol = 0.5", tol=0.5),
         case(2.0, 9.0, 0.0, "target 0, high variance only"),
     ]
