@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .calling import LearnerMistake, call_learner, capture, plain
+from ..notebook import extra_message
+from .calling import NEEDS_EXTRA, LearnerMistake, call_learner, capture, plain
 from .cases import copy_data
 from .outcome import Outcome
 from .protocols import Protocol
 
-__all__ = ["NAMES", "ModuleRun", "GradsRun", "StepRun", "torch_or_mistake", "NEEDS_TORCH"]
+__all__ = ["NAMES", "ModuleRun", "GradsRun", "StepRun", "torch_or_mistake"]
 
 #: the course's names of the capstone network's parameters, in the order of the Sequential's
 NAMES = ("W1", "b1", "gamma1", "beta1", "W2", "b2")
-NEEDS_TORCH = 'needs the [torch] extra: pip install "backprop-course[torch]"'
 
 
 def torch_or_mistake():
@@ -32,7 +32,7 @@ def torch_or_mistake():
     try:
         import torch
     except ImportError:
-        raise LearnerMistake(f"This check {NEEDS_TORCH}.", "needs_torch") from None
+        raise LearnerMistake(extra_message("torch", "check"), NEEDS_EXTRA) from None
     return torch
 
 

@@ -29,7 +29,8 @@ from . import extract, view
 __all__ = ["PlanError", "TestSet", "LessonPlan", "make_plan", "task_for", "SANDBOX_PROTOCOL_MODULES"]
 
 SANDBOX_PROTOCOL_MODULES = ("course.grader.runner", "course.grader.protocols", "course.grader.topic_protocols",
-                            "course.grader.lesson_protocols", "course.grader.training_protocol")
+                            "course.grader.lesson_protocols", "course.grader.training_protocol",
+                            "course.grader.search_protocols", "course.grader.torch_protocols")
 _NEEDS = {Backward: ("dout",), Trajectory: ("function", "w0", "steps"), Sweep: ("steps",)}
 
 

@@ -30,7 +30,8 @@ KEEP = ("__init__.py", "backend.py", "validation.py", "data", "plots.py", "widge
         "progress.py", "functions.py")
 GRADER_KEEP = ("grader/runner.py", "grader/cases.py", "grader/protocols.py", "grader/calling.py",
                "grader/outcome.py", "grader/probes.py", "grader/topic_protocols.py", "grader/lesson_protocols.py",
-               "grader/training_protocol.py", "grader/findings.py", "grader/values.py", "parallel/spmd.py",
+               "grader/training_protocol.py", "grader/search_protocols.py",
+               "grader/torch_protocols.py", "grader/findings.py", "grader/values.py", "parallel/spmd.py",
                "instructor/box.py", "instructor/wire.py", "instructor/channel.py")
 
 GRADER_STUB = '''"""``course.grader`` while the instructor grades: ``check`` does nothing here.
