@@ -92,8 +92,9 @@ def _values(space, table, k, seeded):
             if scale == "log" and below < 0.1:
                 out.append(Diagnosis("linear_scale", (
                     f"Your values of {name} are spread evenly on a linear scale: only {below:.0%} fell below "
-                    f"{mid:.3g} = sqrt(low * high), where half of them should. {name} spans {math.log10(high / low):.0f}"
-                    f" decades and each decade matters as much: draw 10 ** rng.uniform(log10(low), log10(high)).")))
+                    f"{mid:.3g} = sqrt(low * high), where half of them should. {name} spans "
+                    f"{math.log10(high / low):.0f} decades and each decade matters as much: draw "
+                    "10 ** rng.uniform(log10(low), log10(high)).")))
             elif below < 0.1 or below > 0.9:
                 out.append(Diagnosis("distribution", f"Only {below:.0%} of your values of {name} fell below the "
                                                      f"middle of its range, {mid:.3g}: draw them uniformly on a "
@@ -262,7 +263,8 @@ def _diagnose_judge(ctx):
         return True, [], checks
     bias, var = train - target, val - train
     if not (isinstance(got, tuple) and len(got) == 2 and all(isinstance(g, str) for g in got)):
-        return False, [Diagnosis("type", f"Return a tuple (verdict, action) of two strings, e.g. {expected!r}.")], checks
+        msg = f"Return a tuple (verdict, action) of two strings, e.g. {expected!r}."
+        return False, [Diagnosis("type", msg)], checks
     verdict, action = got
     if verdict == expected[0]:
         return False, [Diagnosis("action", f"The verdict {verdict!r} is right; its action is {ACTIONS[verdict]!r} "
