@@ -76,4 +76,4 @@ def train_step(model, optimizer, xb, yb, max_norm):
     loss.backward()
     norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
     optimizer.step()
-    return float(loss), float(norm)
+    return loss.item(), float(norm)

@@ -152,7 +152,7 @@ def _step(zero=True, clip_first=True, train=True, report_clipped=False):
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
         if clip_first:
             optimizer.step()
-        return float(loss), min(float(norm), max_norm) if report_clipped else float(norm)
+        return loss.item(), min(float(norm), max_norm) if report_clipped else float(norm)
 
     return step
 
@@ -177,5 +177,5 @@ register(
     ),
     hints=("model.train(); optimizer.zero_grad(); loss = F.cross_entropy(model(xb), yb); loss.backward()",
            "norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm); optimizer.step()",
-           "return float(loss), float(norm)"),
+           "return loss.item(), float(norm)"),
 )
