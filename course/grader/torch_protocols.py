@@ -63,6 +63,7 @@ class ModuleRun(Protocol):
     gradients {name: array} and the batch norm's running mean and variance after that pass."""
 
     kind = "torch_module"
+    needs_module = "torch"  # tests skip the exercise where it is not installed
 
     def run(self, exercise, fn, case, options):
         try:
@@ -113,6 +114,7 @@ class GradsRun(Protocol):
     backward on the case's data, then calls ``fn(model)``. Output: what it returned."""
 
     kind = "torch_grads"
+    needs_module = "torch"  # tests skip the exercise where it is not installed
 
     def run(self, exercise, fn, case, options):
         try:
@@ -138,6 +140,7 @@ class StepRun(Protocol):
     (K,), the returned norms (K,) and every weight after the last step, flattened."""
 
     kind = "torch_step"
+    needs_module = "torch"  # tests skip the exercise where it is not installed
 
     def run(self, exercise, fn, case, options):
         try:

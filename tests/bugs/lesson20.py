@@ -2,6 +2,8 @@
 the course's layout, one training step. Written before the grader's messages for them were read.
 Needs PyTorch (the functions import it when called)."""
 
+NEEDS = "torch"  # measure.py skips this module where it is not installed
+
 
 def _layers(D, H, C, dropout, dtype=True):
     from torch import nn

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import os
 import warnings
@@ -27,6 +28,8 @@ def suite(modules=MODULES):
     bugs, correct = [], []
     for name in modules:
         mod = importlib.import_module(f"tests.bugs.{name}")
+        if getattr(mod, "NEEDS", None) and importlib.util.find_spec(mod.NEEDS) is None:
+            continue  # a lesson whose extra (PyTorch) is not installed here
         bugs += mod.BUGS
         correct += mod.CORRECT
     return bugs, correct
