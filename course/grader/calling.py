@@ -19,14 +19,9 @@ import numpy as np
 from ..backend import is_array, to_numpy
 from .outcome import ErrorInfo, Opaque
 
-__all__ = ["NEEDS_EXTRA", "LearnerMistake", "capture", "call_learner", "plain", "fd_gradient"]
+__all__ = ["LearnerMistake", "capture", "call_learner", "plain", "fd_gradient"]
 
 _GRADER_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-#: the name of the mistake a protocol raises where an optional extra (PyTorch) is not installed:
-#: the check says so instead of grading (:func:`course.grader.compare.compare_case`)
-NEEDS_EXTRA = "needs_extra"
 
 
 class LearnerMistake(Exception):

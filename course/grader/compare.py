@@ -16,12 +16,11 @@ bias_axis, no_bias_correction, eps_inside_sqrt) and of its own diagnoses.
 
 from __future__ import annotations
 
-from .calling import NEEDS_EXTRA
 from .cases import Case
 from .diagnoses import TABLE, entries
 from .engine import reconcile, settle
 from .findings import CaseResult, Context, Diagnosis, OutputCheck, Slot
-from .outcome import Outcome
+from .outcome import NEEDS_EXTRA, Outcome
 from .output_compare import check_output, compare_outputs, compare_value
 from .values import close, fmt_shape, preview
 

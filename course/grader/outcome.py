@@ -10,7 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ErrorInfo", "Outcome", "Opaque"]
+__all__ = ["ErrorInfo", "Outcome", "Opaque", "NEEDS_EXTRA"]
+
+
+#: the name of the mistake a protocol raises where an optional extra (PyTorch) is not installed:
+#: the check says so instead of grading (:func:`course.grader.compare.compare_case`)
+NEEDS_EXTRA = "needs_extra"
 
 
 @dataclass

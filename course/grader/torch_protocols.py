@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..notebook import extra_message
-from .calling import NEEDS_EXTRA, LearnerMistake, call_learner, capture, plain
+from .calling import LearnerMistake, call_learner, capture, plain
 from .cases import copy_data
-from .outcome import Outcome
+from .outcome import NEEDS_EXTRA, Outcome
 from .protocols import Protocol
 
 __all__ = ["NAMES", "ModuleRun", "GradsRun", "StepRun", "torch_or_mistake"]
