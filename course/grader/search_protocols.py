@@ -23,9 +23,10 @@ __all__ = ["search_scores", "position", "SearchRun", "MAX_RECORDED"]
 MAX_RECORDED = 2000
 #: the accuracy of a guess among the digits' 10 classes: no run scores less
 CHANCE = 0.1
-#: where the validation and the test scores peak, in [0, 1] coordinates of each axis: far apart,
-#: so that the best run on validation is never the best on test
-VAL_PEAK, TEST_PEAK = (0.62, 0.35), (0.12, 0.85)
+#: where the validation and the test scores peak, in [0, 1] coordinates of each axis: apart, so
+#: that the best run on validation is not the best on test, and not in the corner where
+#: validation is worst (a search that keeps the lowest val_acc is not taken for one that chose on test)
+VAL_PEAK, TEST_PEAK = (0.62, 0.35), (0.2, 0.7)
 
 
 def position(space: dict, values) -> np.ndarray:

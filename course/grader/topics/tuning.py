@@ -65,7 +65,7 @@ def _judge(seeded):
                     f"k = {k} values per axis make {k**d} <= {budget} runs; use the largest such k (with integers: "
                     f"{budget} ** (1/{d}) in floating point can fall just below a whole number).")
             diags.append(Diagnosis("different_budget", msg))
-        diags += _values(space, table, k, seeded)
+        diags += _values(space, table, seeded)
         diags += _pick(space, table, picked)
         ok = not diags
         checks = [OutputCheck("runs", calls <= budget and calls >= want, str(want), str(calls)),
@@ -75,7 +75,7 @@ def _judge(seeded):
     return judge
 
 
-def _values(space, table, k, seeded):
+def _values(space, table, seeded):
     out = []
     for i, (name, (low, high, scale)) in enumerate(space.items()):
         col = table[:, i]
@@ -100,8 +100,9 @@ def _values(space, table, k, seeded):
                                                      f"middle of its range, {mid:.3g}: draw them uniformly on a "
                                                      f"{scale} scale."))
             continue
-        got, exp = np.unique(col), axis_values(low, high, scale, k)
-        if got.size == exp.size and np.allclose(got, exp, rtol=1e-9, atol=0):
+        got = np.unique(col)  # the spacing is judged for the learner's own count (the budget is judged above)
+        exp = axis_values(low, high, scale, got.size)
+        if np.allclose(got, exp, rtol=1e-9, atol=0):
             continue
         lin = axis_values(low, high, "linear", got.size)
         if scale == "log" and np.allclose(got, lin, rtol=1e-9, atol=0):
@@ -110,11 +111,12 @@ def _values(space, table, k, seeded):
                 f"sit in the top decade. {name} is searched on a log scale: np.geomspace({low:g}, {high:g}, k).")))
         else:
             out.append(Diagnosis("grid_values", (
-                f"Your grid's values of {name} are {_few(got)}; expected {_few(exp)}: k = {k} values from "
-                f"{low:g} to {high:g}, ends included, evenly spaced on a {scale} scale.")))
-    if not seeded and not out and len({tuple(r) for r in table}) < table.shape[0]:
-        out.append(Diagnosis("grid_values", "Your grid trained some configurations twice: each combination once "
-                                            "(itertools.product of the axes' values)."))
+                f"Your grid's values of {name} are {_few(got)}; {got.size} values from {low:g} to {high:g}, "
+                f"ends included, evenly spaced on a {scale} scale, are {_few(exp)}.")))
+    combos = int(np.prod([np.unique(table[:, i]).size for i in range(table.shape[1])])) if table.size else 0
+    if not seeded and not out and (len({tuple(r) for r in table}) != table.shape[0] or table.shape[0] != combos):
+        out.append(Diagnosis("grid_values", "Your grid does not train every combination of its values exactly once: "
+                                            "itertools.product of the axes' values gives each combination once."))
     return out
 
 
