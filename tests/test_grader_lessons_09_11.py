@@ -25,7 +25,8 @@ EXPECTED = {
     "11_regularization": {"regularization.l2_penalty", "regularization.l1_penalty",
                           "regularization.dropout_forward", "regularization.dropout_backward",
                           "regularization.early_stopping", "regularization.standardize_splits",
-                          "regularization.augment_digits"},
+                          "regularization.augment_digits", "tuning.grid_search", "tuning.random_search",
+                          "tuning.diagnose"},
 }
 
 
