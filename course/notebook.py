@@ -13,15 +13,20 @@ In a learner notebook whose ``adagrad`` is still the stub, the cell prints one l
 needs your answer to Exercise optim.adagrad (AdaGrad): finish it above, then run this cell again",
 closes any figure the demo had started, and Run All goes on. Once the function is written the
 demo runs as usual; any other exception is the learner's to see and passes through unchanged.
+
+A cell that needs an optional extra (lesson 20: PyTorch) uses :func:`needs_extra` instead: where
+the extra's package is not installed, the block's error gives way to one line saying how to
+install it (``pip install "backprop-course[torch]"``).
 """
 
 from __future__ import annotations
 
 import html
+import importlib.util
 import sys
 from contextlib import contextmanager
 
-__all__ = ["needs", "unlock_message", "banner_html"]
+__all__ = ["needs", "needs_extra", "extra_message", "unlock_message", "banner_html"]
 
 
 def _title(exercise_id: str) -> str:
@@ -80,3 +85,32 @@ def needs(*exercise_ids: str):
             for num in set(plt.get_fignums()) - before:
                 plt.close(num)
         _show(unlock_message(*exercise_ids))
+
+
+def extra_message(extra: str, what: str = "cell") -> str:
+    """The one line shown where a cell (or a check) needs an optional extra that is not installed."""
+    return f'This {what} needs the [{extra}] extra: pip install "backprop-course[{extra}]", then restart the kernel.'
+
+
+@contextmanager
+def needs_extra(extra: str, *exercise_ids: str, module: str | None = None):
+    """Like :func:`needs`; and where ``module`` (default: the extra's name) cannot be imported,
+    any error of the block is replaced by :func:`extra_message` (figures it opened are closed)."""
+    try:
+        present = importlib.util.find_spec(module or extra) is not None
+    except (ImportError, ValueError):
+        present = False
+    if present:
+        with needs(*exercise_ids):
+            yield
+        return
+    plt = sys.modules.get("matplotlib.pyplot")
+    before = set(plt.get_fignums()) if plt is not None else set()
+    try:
+        yield
+    except Exception:
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is not None:
+            for num in set(plt.get_fignums()) - before:
+                plt.close(num)
+    _show(extra_message(extra))

@@ -115,7 +115,8 @@ def diag_forward_backward(ctx: Context) -> Diagnosis | None:
 
 def diag_variants(ctx: Context) -> list[Diagnosis]:
     """Deliberately wrong variants whose outputs (computed in the run phase, kept in the
-    reference outcome as data) the learner's outputs match, where the reference's do not."""
+    reference outcome as data) the learner's outputs match, where the reference's do not; a
+    variant whose name an earlier entry (an exercise's judge) already gave is not repeated."""
     ex = ctx.exercise
     if ctx.passed or not ex.variants or ctx.outcome.outputs is None:
         return []
@@ -123,8 +124,8 @@ def diag_variants(ctx: Context) -> list[Diagnosis]:
     found = []
     for variant in ex.variants:
         v = outputs.get(variant.name)
-        if v is None or not variant_reproduces_probes(ctx, variant.name):  # probes rule it out
-            continue
+        if v is None or variant.name in ctx.said or not variant_reproduces_probes(ctx, variant.name):
+            continue  # not run, already said (by the exercise's judge), or ruled out by the probes
         # verified: the variant gives every graded output the learner gave (the right ones too),
         # so it never claims a mistake in an output the learner got right
         if matches(ex, ctx.outcome.outputs, v, None) and not matches(ex, ctx.reference.outputs, v, ctx.failing):
@@ -145,7 +146,9 @@ def variant_reproduces_probes(ctx, name) -> bool:
 
 def _same_values(ex, got, expected) -> bool:
     """``got`` equals ``expected`` within tolerance, structure included (dicts by key, sequences
-    element by element, numbers and arrays with :func:`close`)."""
+    element by element, numbers and arrays with :func:`close`, strings exactly)."""
+    if isinstance(expected, str):
+        return got == expected
     if isinstance(expected, dict):
         return isinstance(got, dict) and got.keys() == expected.keys() and all(
             _same_values(ex, got[k], expected[k]) for k in expected

@@ -17,7 +17,7 @@ bias_axis, no_bias_correction, eps_inside_sqrt) and of its own diagnoses.
 from __future__ import annotations
 
 from ..cases import Case
-from ..run.outcome import Outcome
+from ..run.outcome import NEEDS_EXTRA, Outcome
 from ..run.values import close, fmt_shape, preview
 from .diagnoses import TABLE, entries
 from .engine import reconcile, settle
@@ -51,6 +51,8 @@ for _e in entries("output"):
 
 def compare_case(exercise, index: int, case: Case, outcome: Outcome, reference: Outcome) -> CaseResult:
     """The verdict and diagnoses for one case: the case-level entries of the table, in order."""
+    if reference.error is not None and reference.error.type == NEEDS_EXTRA:  # an optional package missing
+        return CaseResult(index, case.note, False, diagnoses=[Diagnosis(NEEDS_EXTRA, reference.error.message)])
     if reference.error is not None:  # a bug in the grader, not the learner's
         raise RuntimeError(
             f"reference for {exercise.id} failed on case {index + 1}: {reference.error.message}\n"

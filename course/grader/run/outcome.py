@@ -10,11 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ErrorInfo", "Outcome", "Opaque", "WITHHELD"]
+__all__ = ["ErrorInfo", "Outcome", "Opaque", "WITHHELD", "NEEDS_EXTRA"]
 
 #: What a course reference says where learner code is graded (the sandbox's stand-ins, the grading
 #: view's stubs): a failure that says it is the grader's doing, never the learner's mistake.
 WITHHELD = "is not available while your notebook is graded"
+
+#: the name of the mistake a protocol raises where an optional extra (PyTorch) is not installed:
+#: the check says so instead of grading (:func:`course.grader.compare.core.compare_case`)
+NEEDS_EXTRA = "needs_extra"
 
 
 @dataclass
