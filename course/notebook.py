@@ -26,6 +26,8 @@ import importlib.util
 import sys
 from contextlib import contextmanager
 
+from .extras import extra_message
+
 __all__ = ["needs", "needs_extra", "extra_message", "unlock_message", "banner_html"]
 
 
@@ -85,11 +87,6 @@ def needs(*exercise_ids: str):
             for num in set(plt.get_fignums()) - before:
                 plt.close(num)
         _show(unlock_message(*exercise_ids))
-
-
-def extra_message(extra: str, what: str = "cell") -> str:
-    """The one line shown where a cell (or a check) needs an optional extra that is not installed."""
-    return f'This {what} needs the [{extra}] extra: pip install "backprop-course[{extra}]", then restart the kernel.'
 
 
 @contextmanager

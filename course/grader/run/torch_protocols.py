@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...notebook import extra_message
+from ...extras import extra_message
 from ..cases import copy_data
 from .calling import LearnerMistake, call_learner, capture, plain
 from .outcome import NEEDS_EXTRA, Outcome

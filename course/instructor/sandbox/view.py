@@ -28,7 +28,7 @@ from pathlib import Path
 __all__ = ["ViewError", "build", "modules", "KEEP", "GRADER_KEEP"]
 
 KEEP = ("__init__.py", "backend.py", "validation.py", "data", "plots.py", "widgets", "notebook.py",
-        "progress.py", "functions.py")
+        "progress.py", "functions.py", "extras.py")
 #: The sandbox side of grading, as folders: the grader's run phase (and the cases' data helpers it
 #: uses), the simulated SPMD world, and what runs inside the sandbox (driver, frames, wire format).
 GRADER_KEEP = ("grader/run", "grader/cases.py", "parallel/spmd.py", "instructor/sandbox/inside")
