@@ -15,8 +15,8 @@ import nbformat
 import pytest
 
 from course.grader import get, registry
-from course.instructor import bwrap, channel, copies, grade, hidden, plan, sandbox, view
-from course.instructor.records import ExerciseGrade, GradingError, SubmissionGrade
+from course.instructor import bwrap, channel, copies, grade, hidden, outputs, plan, sandbox, view
+from course.instructor.records import ExerciseGrade, GradingError, SetGrade, SubmissionGrade
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -108,19 +108,28 @@ def test_classmates_with_the_same_function_are_flagged_and_short_ones_never():
     assert alice.size >= copies.MIN_TOKENS > carol.size
 
 
-def test_on_copy_zero_scores_the_copied_exercises_zero():
+def test_on_copy_zero_zeroes_copies_of_the_reference_and_flags_classmates_for_review():
     shape = _shape("def f(A, B):\n" + "    A = A + B * 2 - A / 3 + B ** 2\n" * 12 + "    return A\n")
     works = []
     for name in ("alice", "bob"):
         sub = SubmissionGrade(name, name)
-        sub.exercises["x.f"] = ExerciseGrade("x.f", "f", 1.0, score=1.0, status="passed")
+        for ex_id in ("x.f", "x.g"):
+            sub.exercises[ex_id] = ExerciseGrade(ex_id, ex_id, 1.0, score=1.0, status="passed",
+                                                 sets=[SetGrade("tests", False, "visible", 1, 4, 4)])
         works.append(types.SimpleNamespace(sub=sub, attempted_shapes={"x.f": shape}))
+    works[0].sub.copies.append("x.g: `g` is a near copy of the course's reference `m.g` (similarity 1.00)")
     grade.mark_copies(works, "flag")
-    assert all(w.sub.exercises["x.f"].score == 1.0 and "near copy" in w.sub.copies[0] for w in works)
+    assert all(w.sub.exercises["x.f"].score == 1.0 and any("near copy of" in c for c in w.sub.copies) for w in works)
+    assert works[0].sub.exercises["x.g"].score == 1.0
     for w in works:
-        w.sub.copies = []
+        w.sub.copies = w.sub.copies[:1] if w is works[0] else []
     grade.mark_copies(works, "zero")
-    assert all(w.sub.exercises["x.f"].score == 0.0 for w in works)
+    # the classmates' pair: both flagged, for review by hand, neither zeroed (who copied whom?)
+    assert all(w.sub.exercises["x.f"].score == 1.0 and "review by hand" in w.sub.copies[-1] for w in works)
+    assert works[0].sub.exercises["x.g"].score == 0.0 and works[1].sub.exercises["x.g"].score == 1.0
+    page = outputs.gradescope_results(works[0].sub, {})
+    got = {t["name"].split(":")[0]: t for t in page["tests"]}
+    assert got["x.g"]["score"] == 0 and "near copy" in got["x.g"]["output"] and got["x.f"]["score"] == 1
 
 
 # ---------------------------------------------------------------------------------------------
