@@ -264,56 +264,8 @@ def test_millions_of_empty_frames_are_not_all_parsed():
     assert len(frames.events) == channel.MAX_FRAMES and "frames" in frames.problem
 
 
-# ---------------------------------------------------------------------------------------------
-# open: measurements made where the learner's code runs are the learner's to forge
-
-
-def _allocating_adam(w, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-    b1, b2 = betas
-    if "exp_avg" not in state:
-        state["step"], state["exp_avg"], state["exp_avg_sq"] = 0, np.zeros_like(w), np.zeros_like(w)
-    t = state["step"] = state["step"] + 1
-    state["exp_avg"][...] = b1 * state["exp_avg"] + (1 - b1) * g  # temporaries of the size of w
-    state["exp_avg_sq"][...] = b2 * state["exp_avg_sq"] + (1 - b2) * g * g
-    m_hat, v_hat = state["exp_avg"] / (1 - b1**t), state["exp_avg_sq"] / (1 - b2**t)
-    w -= lr * m_hat / (np.sqrt(v_hat) + eps)
-    return w
-
-
-def _adam_inplace_passes(monkeypatch, forge: bool) -> bool:
-    import tracemalloc
-
-    from course.grader import get
-    from course.grader.cases import cases as make_cases
-    from course.grader.compare import compare_case
-    from course.grader.grading import reference_outcomes
-    from course.grader.runner import run
-
-    ex = get("data_scale.adam_inplace")
-    if forge:  # what a cell of the notebook can do in the sandbox, where the protocol measures
-        monkeypatch.setattr(tracemalloc, "get_traced_memory", lambda: (0, 0))
-    cs = make_cases(ex, 3)
-    outs = run(ex, _allocating_adam, cs)
-    monkeypatch.undo()
-    refs = reference_outcomes(ex, 3)
-    return all(compare_case(ex, i, c, o, r).passed for i, (c, o, r) in enumerate(zip(cs, outs, refs)))
-
-
-# protocol judges are register(judge=...) data now: the allocation check runs
-def test_an_allocating_adam_fails_the_allocation_check(monkeypatch):
-    assert not _adam_inplace_passes(monkeypatch, forge=False)
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "data_scale.adam_inplace's allocation check (AllocatingTrajectory) measures with tracemalloc in the "
-    "sandbox, in the learner's process, and the grader trusts outcome.extra['peak_bytes']: a cell that "
-    "replaces tracemalloc.get_traced_memory (or forges the result frame) passes an allocating Adam. The "
-    "same holds for every judge that reads a measurement from outcome.extra (the capstone's wall_s, "
-    "the determinism and batch probes). Fix: measure where the learner cannot reach (a second, "
-    "grader-driven sandbox run that reports only a number the driver computes before learner code "
-    "is imported is still forgeable), or grade such properties by output, not by a claimed measurement"))
-def test_a_forged_allocation_measurement_does_not_pass(monkeypatch):
-    assert not _adam_inplace_passes(monkeypatch, forge=True)
+# measurements made where the learner's code runs (the allocation peak, the traffic of the
+# simulated world, the capstone's wall time) are shown, never graded: tests/test_measured_outside.py
 
 
 # ---------------------------------------------------------------------------------------------
