@@ -10,6 +10,8 @@ reference implementations:
 - ``course.grader`` is a stand-in whose ``check`` only says that the grader checks the notebook;
 - any function of a kept module that is an exercise's reference is replaced by one that raises
   (``course.data.minibatches`` is the reference of ``gradient_descent.minibatches``);
+- the digits file holds -1 for the test labels (the capstone is graded on the test images),
+  with the test rows listed in ``digits_test_rows.txt``;
 - everything else (``course.layers``, ``course.optim``, ``course/grader/topics``, the grader's
   comparison, the instructor tools) is not there: the driver (:mod:`course.instructor.box`)
   answers imports of it with stand-ins whose functions raise.
@@ -172,6 +174,7 @@ def build(dest, exercises) -> Path:
     (root / "grader" / "__init__.py").write_text(GRADER_STUB, encoding="utf-8")
     (root / "instructor" / "__init__.py").write_text(INSTRUCTOR_STUB, encoding="utf-8")
     (root / "parallel" / "__init__.py").write_text(PARALLEL_STUB, encoding="utf-8")
+    _withhold_test_labels(root / "data")
     refs = _references(exercises)
     by_file: dict = {}
     for module, name, _ in refs:
@@ -184,6 +187,24 @@ def build(dest, exercises) -> Path:
     for p in [dest, *dest.rglob("*")]:
         p.chmod(0o755 if p.is_dir() else 0o644)
     return dest
+
+
+def _withhold_test_labels(data: Path) -> None:
+    """The view's digits file with -1 for every test label (the capstone is graded on them), and
+    the test rows shipped as a list, since the split's rule reads the labels."""
+    import gzip
+
+    import numpy as np
+
+    from ..data.digits import DIGITS_FILE, TEST_ROWS_FILE, _digits_raw, rule_test_rows
+
+    pixels, labels = _digits_raw()
+    test = rule_test_rows(labels)
+    hidden = labels.copy()
+    hidden[test] = -1
+    with gzip.open(data / DIGITS_FILE, "wt") as fh:
+        np.savetxt(fh, np.column_stack([pixels, hidden]), fmt="%d", delimiter=",")
+    (data / TEST_ROWS_FILE).write_text("\n".join(str(int(r)) for r in test) + "\n", encoding="utf-8")
 
 
 def _verify(root: Path, refs, copies) -> None:
