@@ -1,4 +1,4 @@
-"""How well copy detection (``course/instructor/copies.py``) tells copies from honest answers.
+"""How well copy detection (``course/instructor/pipeline/copies.py``) tells copies from honest answers.
 
 Every reference long enough to be compared is edited the way a copier edits the source that
 ``course release`` hands out (``tests/copy_corpus.py``: renamed, aliased under a private name,

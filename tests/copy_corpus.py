@@ -1,4 +1,4 @@
-"""Material for measuring copy detection (:mod:`course.instructor.copies`).
+"""Material for measuring copy detection (:mod:`course.instructor.pipeline.copies`).
 
 - :data:`EDITS`: the easy edits a copier makes to the reference's source (``course release``
   gives it to every learner): renamed, aliased under a private name, padded with no-ops, with
@@ -278,7 +278,7 @@ def cyclic_lr(step, base_lr, max_lr, step_size_up=2000, step_size_down=None, mod
 
 def _flags(cells, ex_ids) -> dict:
     from course.grader import get
-    from course.instructor import copies
+    from course.instructor.pipeline import copies
 
     bindings = {i: None for i in ex_ids}
     return copies.reference_copies(copies.notebook_shapes(cells), bindings, {i: get(i) for i in ex_ids})
@@ -287,7 +287,7 @@ def _flags(cells, ex_ids) -> dict:
 def edited_copies():
     """``(exercise id, edit name, source)`` for every reference long enough to be compared."""
     from course.grader import exercises
-    from course.instructor import copies
+    from course.instructor.pipeline import copies
 
     seen, out = set(), []
     for ex in exercises():
@@ -304,7 +304,7 @@ def solution_flags() -> tuple[int, list]:
     """``(answers, false flags)`` of the solution notebooks, each against its lesson's references."""
     import nbformat
 
-    from course.instructor import extract
+    from course.instructor.pipeline import extract
 
     n, flags = 0, []
     for path in sorted((ROOT / "solutions").glob("*.ipynb")):

@@ -18,7 +18,7 @@ from course.grader import get
 from course.grader.cases import cases
 from course.grader.compare import compare
 from course.grader.grading import reference_outcomes
-from course.grader.runner import run
+from course.grader.run.runner import run
 from course.grader.topics.capstone import MIN_ACCURACY
 
 LOOKUP = '''
@@ -32,7 +32,7 @@ TABLE.update({row.tobytes(): label for row, label in zip(X, y)})
 
 
 def test_the_grading_view_holds_no_test_label_and_the_same_split(tmp_path):
-    from course.instructor import view
+    from course.instructor.sandbox import view
 
     view.build(tmp_path, [])
     code = ("import json, numpy as np\nfrom course.data import load_digits, digits_split\n"

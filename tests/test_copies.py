@@ -1,5 +1,5 @@
-"""Copy detection survives the easy edits (:mod:`course.instructor.copies`,
-:mod:`course.instructor.canonical`); the measurement is ``benchmarks/bench_copies.py``.
+"""Copy detection survives the easy edits (:mod:`course.instructor.pipeline.copies`,
+:mod:`course.instructor.pipeline.canonical`); the measurement is ``benchmarks/bench_copies.py``.
 
 Every reference long enough to be compared, edited the way a copier edits it (renamed, aliased
 under a private name, padded with no-ops, independent lines swapped, other comments and
@@ -16,7 +16,7 @@ import pytest
 
 from course.grader import get
 from course.grader.grading import check
-from course.instructor import copies
+from course.instructor.pipeline import copies
 
 
 def test_every_edited_copy_of_a_reference_is_flagged():

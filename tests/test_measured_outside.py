@@ -21,7 +21,7 @@ import pytest
 from course.grader import get
 from course.grader.cases import cases as make_cases
 from course.grader.grading import grade_outcomes
-from course.grader.runner import run
+from course.grader.run.runner import run
 from course.parallel.rank_programs import ring_allreduce
 
 
