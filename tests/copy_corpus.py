@@ -2,7 +2,8 @@
 
 - :data:`EDITS`: the easy edits a copier makes to the reference's source (``course release``
   gives it to every learner): renamed, aliased under a private name, padded with no-ops, with
-  independent lines swapped, with other comments and docstrings, and all of these at once;
+  independent lines swapped, with other comments and docstrings, with a dead line added, and all
+  of these at once;
 - :data:`INDEPENDENT`: correct answers written without looking at the references (each passes
   its exercise's check: ``tests/test_copies.py``);
 - :func:`measure`: the flagged share of edited copies, and the false flags on the course's
@@ -115,12 +116,22 @@ def recommented(src: str) -> str:
     return "\n".join(f"{ln}  # step {i}" if ln.rstrip().endswith((")", "]")) else ln for i, ln in enumerate(lines))
 
 
+def dead_line(src: str) -> str:
+    """A line that does nothing useful, first in the function (or in each method): it used to
+    shift the number of every local name after it."""
+    tree = ast.parse(src)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            node.body.insert(0, ast.parse("unused_value = 0").body[0])
+    return ast.unparse(ast.fix_missing_locations(tree))
+
+
 def everything(src: str) -> str:
-    return recommented(padded(reordered(renamed(aliased(src)))))
+    return recommented(padded(reordered(renamed(dead_line(aliased(src))))))
 
 
 EDITS = {"renamed": renamed, "aliased": aliased, "padded with no-ops": padded, "reordered": reordered,
-         "comments and docstrings": recommented, "all at once": everything}
+         "comments and docstrings": recommented, "a dead line added": dead_line, "all at once": everything}
 
 
 INDEPENDENT = {

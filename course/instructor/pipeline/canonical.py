@@ -2,8 +2,9 @@
 
 The easy edits that hide a copy from a plain token comparison are undone here, on the AST:
 
-- *no-ops* go: docstrings, ``pass``, bare constants and bare names as statements (a body that
-  is left empty keeps one ``pass``);
+- *no-ops* go: docstrings, ``pass``, bare constants and bare names as statements, and dead
+  assignments (``unused = 0``: names never read, a value that calls nothing); a body that is
+  left empty keeps one ``pass``;
 - *independent statements* are put into one canonical order: in each block, between barriers
   (``return``, ``raise``, ``break``, ``continue``, ``yield``, ``global``), the statements are
   ordered by their data dependencies (a statement that reads, writes or mutates a name stays
@@ -11,16 +12,19 @@ The easy edits that hide a copy from a plain token comparison are undone here, o
   every local name made alike. Swapping two lines that do not depend on each other therefore
   gives the same canonical function.
 
-Renaming is undone afterwards, by :mod:`course.instructor.pipeline.copies` (local names renamed by
-order of first use in the canonical order).
+Renaming is undone by :func:`stable_names`: each argument is named by its position, each other
+local name by the statement that first stores it (its syntax with every local name alike), so
+that a statement added near the top (``unused = 0``) renames nothing else.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
+import hashlib
 import heapq
 
-__all__ = ["canonical", "is_noop", "locals_of"]
+__all__ = ["canonical", "is_noop", "locals_of", "stable_names"]
 
 _BARRIERS = (ast.Return, ast.Raise, ast.Break, ast.Continue, ast.Global, ast.Nonlocal)
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -132,8 +136,22 @@ def _order(run: list, local: set) -> list:
     return out
 
 
-def _block(body: list, local: set) -> list:
-    kept = [_canonical_stmt(s, local) for s in body if not is_noop(s)]
+def _dead(stmt, local: set, loaded: set) -> bool:
+    """An assignment whose names are never read, of a value that calls nothing: ``unused = 0``."""
+    if isinstance(stmt, ast.Assign):
+        targets = stmt.targets
+    elif isinstance(stmt, (ast.AugAssign, ast.AnnAssign)) and stmt.value is not None:
+        targets = [stmt.target]
+    else:
+        return False
+    names = [t for t in targets if isinstance(t, ast.Name)]
+    return (len(names) == len(targets) and all(t.id in local and t.id not in loaded for t in names)
+            and not any(isinstance(n, (ast.Call, ast.Yield, ast.YieldFrom, ast.Await, ast.NamedExpr))
+                        for n in ast.walk(stmt.value)))
+
+
+def _block(body: list, local: set, loaded: set = frozenset()) -> list:
+    kept = [_canonical_stmt(s, local, loaded) for s in body if not is_noop(s) and not _dead(s, local, loaded)]
     out, run = [], []
     for stmt in kept:
         if _effects(stmt, local)[2]:
@@ -145,15 +163,15 @@ def _block(body: list, local: set) -> list:
     return out or [ast.Pass()]
 
 
-def _canonical_stmt(stmt, local: set):
+def _canonical_stmt(stmt, local: set, loaded: set = frozenset()):
     for field in ("body", "orelse", "finalbody"):
         body = getattr(stmt, field, None)
         if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
-            setattr(stmt, field, _block(body, local))
+            setattr(stmt, field, _block(body, local, loaded))
     for handler in getattr(stmt, "handlers", ()) or ():
-        handler.body = _block(handler.body, local)
+        handler.body = _block(handler.body, local, loaded)
     for case in getattr(stmt, "cases", ()) or ():
-        case.body = _block(case.body, local)
+        case.body = _block(case.body, local, loaded)
     return stmt
 
 
@@ -167,5 +185,51 @@ def canonical(node):
                      for m in node.body if not is_noop(m)] or [ast.Pass()]
         node.body = _order(node.body, set()) if all(isinstance(m, _DEFS) for m in node.body) else node.body
         return node
-    node.body = _block(node.body, local)
+    for _ in range(3):  # dead assignments go; then those only they read
+        loaded = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        node.body = _block(node.body, local, loaded)
     return node
+
+
+def _head(stmt):
+    """The statement without the statements it holds (a loop's or a branch's header)."""
+    if isinstance(stmt, (ast.Try, ast.Match)) or type(stmt).__name__ == "TryStar":
+        return ast.Pass()
+    head = copy.copy(stmt)
+    for field in ("body", "orelse", "finalbody"):
+        if isinstance(getattr(head, field, None), list):
+            setattr(head, field, [ast.Pass()] if field == "body" else [])
+    return head
+
+
+def stable_names(node, local: set) -> dict:
+    """``local name -> its token``: ``a<i>`` for the i-th argument, ``v<hash>.<j>`` for the j-th
+    name stored by the statement that stores it first (hash of that statement's syntax with every
+    local name alike): no name depends on where other names were first used."""
+    names: dict = {}
+    for fn in ast.walk(node):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            a = fn.args
+            for i, arg in enumerate([*a.posonlyargs, *a.args, a.vararg, *a.kwonlyargs, a.kwarg]):
+                if arg is not None:
+                    names.setdefault(arg.arg, f"a{i}")
+
+    def block(stmts):
+        for stmt in stmts:
+            head = _head(stmt)
+            key = hashlib.sha1(_key(head, local).encode()).hexdigest()[:8]
+            stored = [stmt.name] if isinstance(stmt, _DEFS) else []
+            stored += [n.id for n in ast.walk(head)
+                       if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))]
+            for j, name in enumerate(stored):
+                if name in local:
+                    names.setdefault(name, f"v{key}.{j}")
+            for field in ("body", "orelse", "finalbody"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    block(inner)
+            for sub in [*(getattr(stmt, "handlers", ()) or ()), *(getattr(stmt, "cases", ()) or ())]:
+                block(sub.body)
+
+    block(node.body)
+    return names

@@ -3,9 +3,11 @@
 A function is first put into its canonical form (:mod:`course.instructor.pipeline.canonical`: comments,
 docstrings, ``pass`` and other no-op statements gone, independent statements in one canonical
 order), then reduced to the sequence of its syntax: every local name (the arguments, the
-variables, inner functions) renamed by order of first use, attribute names, globals such as
-``np`` and numbers kept, strings all alike. Renaming, reformatting, padding with no-ops,
-swapping independent lines or changing comments and docstrings leave that sequence as it is.
+variables, inner functions) renamed by its role (an argument by its position, a variable by the
+statement that first stores it: :func:`course.instructor.pipeline.canonical.stable_names`),
+attribute names, globals such as ``np`` and numbers kept, strings all alike. Renaming,
+reformatting, padding with no-ops, swapping independent lines or changing comments and
+docstrings leave that sequence as it is; a line added changes only the 5-grams around it.
 Two functions are *near copies* when the sets of their 5-grams of that sequence overlap by at
 least :data:`THRESHOLD` (Jaccard), or are equal.
 
@@ -28,10 +30,10 @@ import inspect
 import textwrap
 from dataclasses import dataclass, field
 
-from .canonical import canonical, locals_of
+from .canonical import canonical, locals_of, stable_names
 
 __all__ = ["Shape", "NotebookShapes", "shape_of", "notebook_shapes", "function_shapes", "similarity",
-           "reference_copies", "classmate_copies", "THRESHOLD", "MIN_TOKENS"]
+           "nearest", "reference_copies", "classmate_copies", "THRESHOLD", "MIN_TOKENS"]
 
 THRESHOLD = 0.9
 MIN_TOKENS = 60
@@ -52,9 +54,9 @@ class Shape:
 
 
 class _Normaliser(ast.NodeVisitor):
-    def __init__(self, local: set):
+    def __init__(self, local: set, names: dict):
         self.local = local
-        self.names: dict = {}
+        self.names = dict(names)
         self.out: list = []
 
     def _name(self, name: str) -> str:
@@ -83,7 +85,8 @@ def shape_of(node) -> Shape:
     canonical form (:func:`course.instructor.pipeline.canonical.canonical`: no-ops gone, independent
     statements in one order)."""
     node = canonical(node)
-    v = _Normaliser(locals_of(node))
+    local = locals_of(node)
+    v = _Normaliser(local, stable_names(node, local))
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         v.visit(node.args)
     for stmt in node.body:
@@ -187,18 +190,25 @@ def _every(shapes) -> list:
     return [(f"`{name}`", s) for name, s in shapes.items()]
 
 
+def nearest(shapes, ref: Shape) -> tuple[float, str]:
+    """``(similarity, label)`` of the ``(label, Shape)`` pair nearest to ``ref``, among those long
+    enough to be compared; ``(0.0, "")`` when there is none. A near copy when the similarity is at
+    least :data:`THRESHOLD` (the one rule for learners' notebooks and for the grading view)."""
+    return max(((similarity(s, ref), label) for label, s in shapes if s.size >= MIN_TOKENS), default=(0.0, ""))
+
+
 def reference_copies(shapes, bindings: dict, exercises: dict) -> dict:
     """Exercise id -> a sentence, when any function of the notebook, whatever its name, is a near
     copy of that exercise's reference. ``shapes``: :class:`NotebookShapes` (or name -> Shape);
     ``bindings``: id -> Binding (the exercises to look at); ``exercises``: id -> Exercise."""
     out = {}
-    every = [(label, s) for label, s in _every(shapes) if s.size >= MIN_TOKENS]
+    every = _every(shapes)
     for ex_id in bindings:
         ex = exercises.get(ex_id)
         ref = reference_shape(ex.reference) if ex is not None else None
         if ref is None:
             continue
-        best = max(((similarity(s, ref), label) for label, s in every), default=(0.0, ""))
+        best = nearest(every, ref)
         if best[0] >= THRESHOLD:
             out[ex_id] = (f"{best[1]} is a near copy of the course's reference "
                           f"`{ex.reference.__module__}.{ex.reference.__name__}` (similarity {best[0]:.2f})")

@@ -17,8 +17,11 @@ reference implementations:
   comparison, the instructor tools) is not there: the driver (:mod:`course.instructor.sandbox.inside.box`)
   answers imports of it with stand-ins whose functions raise.
 
-:func:`build` checks the result: no function in the view has the normalised AST fingerprint of
-an exercise's reference (:mod:`course.instructor.pipeline.copies`); otherwise it raises ``ViewError``.
+:func:`build` checks the result: no function or class in the view is a near copy of an exercise's
+reference, by the same normalised comparison as copy detection (:mod:`course.instructor.pipeline.copies`);
+otherwise it raises ``ViewError``. The run phase's helpers that would do an exercise's work are not
+kept in any form: the autograd protocols pass gradients back in the order the nodes were created
+(recorded while the grader builds the graph), never by ordering a graph from its root.
 """
 
 from __future__ import annotations
@@ -211,16 +214,17 @@ def _withhold_test_labels(data: Path) -> None:
 
 
 def _verify(root: Path, refs, copies) -> None:
+    """No function or class in the view is a near copy of a reference, by the rule of copy
+    detection (:func:`course.instructor.pipeline.copies.nearest`)."""
     shapes = [(f"{m}.{n}", copies.reference_shape(fn)) for m, n, fn in refs]
-    shapes = [(label, s) for label, s in shapes if s is not None and s.size >= copies.MIN_TOKENS // 2]
-    for path in root.rglob("*.py"):
+    shapes = [(label, s) for label, s in shapes if s is not None]
+    for path in sorted(root.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.FunctionDef):
-                continue
-            mine = copies.shape_of(node)
-            for label, ref in shapes:
-                if mine.tokens == ref.tokens:
-                    raise ViewError(f"the grading view would hold the reference {label} "
-                                    f"({path.relative_to(root.parent)}, def {node.name}); move it out of "
-                                    f"the modules learner code may import ({', '.join(KEEP)})")
+        mine = [(node.name, copies.shape_of(node)) for node in ast.walk(tree)
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        for label, ref in shapes:
+            sim, name = copies.nearest(mine, ref)
+            if sim >= copies.THRESHOLD:
+                raise ViewError(f"the grading view would hold the reference {label} "
+                                f"({path.relative_to(root.parent)}, def {name}, similarity {sim:.2f}); move it "
+                                f"out of the modules learner code may import ({', '.join(KEEP)})")
