@@ -221,7 +221,7 @@ def test_amplified_arrays_and_injected_markdown_in_a_batch(tmp_path, needs_bubbl
 
 
 # ---------------------------------------------------------------------------------------------
-# open: the capstone's test labels are in the grading view
+# the capstone's test labels are not in the grading view, and its test images are the grader's
 
 _LOOKUP = '''import numpy as np
 from course.data import load_digits
@@ -239,24 +239,22 @@ def train(X, y, *, seed=0, time_budget=30.0):
 
 
 @pytest.mark.notebooks
-@pytest.mark.xfail(strict=True, reason=(
-    "TrainingRun.judge grades capstone.train by test accuracy against load_digits('test'), and course.data "
-    "(the digits file with its labels) is in the grading view, so a predict that looks the test images up "
-    "scores 100% with no training (checked in-process against the judge). Today lesson 19 cannot be "
-    "graded at all (TrainingRun/GradientCheck.run live in course.grader.run.training_protocol, outside the "
-    "view) and the judge is never called (see the allocation test). Fix: a view whose digits file and "
-    "load_digits hold no test labels, with the split kept as shipped indices"))
 def test_the_capstone_cannot_be_passed_by_looking_up_the_test_labels(tmp_path, needs_bubblewrap):  # noqa: F811
     import subprocess
     import sys
 
-    nb = notebook([_LOOKUP], lesson="19_capstone")
-    nbformat.write(nb, tmp_path / "lookup.ipynb")
+    from test_instructor import REPO
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nbformat.write(notebook([_LOOKUP], lesson="19_capstone"), subs / "lookup.ipynb")
+    (subs / "honest.ipynb").write_bytes((REPO / "solutions" / "19_capstone.ipynb").read_bytes())
     out = tmp_path / "grades"
-    r = subprocess.run([sys.executable, "-m", "course", "grade", str(tmp_path / "lookup.ipynb"), "--out", str(out),
-                        "--jobs", "1", "--no-progress"], capture_output=True, text=True, timeout=600)
+    r = subprocess.run([sys.executable, "-m", "course", "grade", str(subs), "--out", str(out),
+                        "--jobs", "1", "--no-progress", "--seed", "5"], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert float(read_gradebook(out)["lookup"]["capstone.train"]) == 0
+    rows = read_gradebook(out)
+    assert float(rows["honest"]["capstone.train"]) == 1 and float(rows["lookup"]["capstone.train"]) == 0
 
 
 def test_millions_of_empty_frames_are_not_all_parsed():
