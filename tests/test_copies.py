@@ -13,6 +13,7 @@ import textwrap
 
 import copy_corpus
 import pytest
+from test_instructor import needs_bubblewrap  # noqa: F401  (the session's check that bwrap starts)
 
 from course.grader import get
 from course.grader.grading import check
@@ -74,3 +75,35 @@ def test_no_ops_renaming_and_swapped_lines_give_the_same_shape_and_real_edits_do
                                     "    y = x @ w\n    return y.reshape(d, n)\n")], ["f"])["f"]
     assert a.tokens == b.tokens and a.tokens != c.tokens
     assert "Ellipsis" not in a.tokens and "Pass" not in b.tokens
+
+
+@pytest.mark.notebooks
+def test_an_edited_copy_is_zeroed_in_every_output_and_a_classmate_sharing_code_is_not(tmp_path, needs_bubblewrap):  # noqa: F811
+    import inspect
+    import json
+    import subprocess
+    import sys
+
+    import nbformat
+    from test_instructor import ADD_BIAS, CORRECT, IMPORTS, PAIRWISE, interleave, notebook, read_gradebook
+
+    src = textwrap.dedent(inspect.getsource(get("numpy.standardize").reference))
+    copier = [IMPORTS, ADD_BIAS, PAIRWISE, "from course.backend import namespace\n" + copy_corpus.everything(src)]
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nbformat.write(notebook(copier), subs / "copier.ipynb")
+    nbformat.write(notebook(interleave(CORRECT)), subs / "honest.ipynb")  # shares add_bias and pairwise
+    out = tmp_path / "grades"
+    r = subprocess.run([sys.executable, "-m", "course", "grade", str(subs), "--out", str(out), "--jobs", "1",
+                        "--no-progress", "--seed", "7", "--on-copy", "zero", "--format", "csv,json,gradescope"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = read_gradebook(out)
+    assert float(rows["honest"]["total"]) == 3 and "review by hand" in rows["honest"]["copies"]
+    assert float(rows["copier"]["numpy.standardize"]) == 0 and float(rows["copier"]["total"]) == 2
+    assert "numpy.standardize" in rows["copier"]["copies"] and "course's reference" in rows["copier"]["copies"]
+    details = {s["submission"]: s for s in json.loads((out / "grades.json").read_text())["submissions"]}
+    sets = details["copier"]["exercises"]["numpy.standardize"]["sets"]
+    assert all(s["passed_cases"] == s["cases"] for s in sets)  # without the trick: full marks
+    tests = json.loads((out / "gradescope" / "copier.json").read_text())["tests"]
+    assert [t["score"] for t in tests if t["name"].startswith("numpy.standardize")] == [0.0] * len(sets)
