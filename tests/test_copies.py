@@ -78,7 +78,7 @@ def test_no_ops_renaming_and_swapped_lines_give_the_same_shape_and_real_edits_do
 
 
 @pytest.mark.notebooks
-def test_an_edited_copy_is_zeroed_in_every_output_and_a_classmate_sharing_code_is_not(tmp_path, needs_bubblewrap):  # noqa: F811
+def test_an_edited_copy_is_zeroed_in_every_output_and_the_honest_classmate_is_not(tmp_path, needs_bubblewrap):  # noqa: F811
     import inspect
     import json
     import subprocess
@@ -92,14 +92,14 @@ def test_an_edited_copy_is_zeroed_in_every_output_and_a_classmate_sharing_code_i
     subs = tmp_path / "subs"
     subs.mkdir()
     nbformat.write(notebook(copier), subs / "copier.ipynb")
-    nbformat.write(notebook(interleave(CORRECT)), subs / "honest.ipynb")  # shares add_bias and pairwise
+    nbformat.write(notebook(interleave(CORRECT)), subs / "honest.ipynb")
     out = tmp_path / "grades"
     r = subprocess.run([sys.executable, "-m", "course", "grade", str(subs), "--out", str(out), "--jobs", "1",
                         "--no-progress", "--seed", "7", "--on-copy", "zero", "--format", "csv,json,gradescope"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     rows = read_gradebook(out)
-    assert float(rows["honest"]["total"]) == 3 and "review by hand" in rows["honest"]["copies"]
+    assert float(rows["honest"]["total"]) == 3 and rows["honest"]["copies"] == ""
     assert float(rows["copier"]["numpy.standardize"]) == 0 and float(rows["copier"]["total"]) == 2
     assert "numpy.standardize" in rows["copier"]["copies"] and "course's reference" in rows["copier"]["copies"]
     details = {s["submission"]: s for s in json.loads((out / "grades.json").read_text())["submissions"]}
