@@ -248,13 +248,17 @@ def test_the_capstone_cannot_be_passed_by_looking_up_the_test_labels(tmp_path, n
     subs = tmp_path / "subs"
     subs.mkdir()
     nbformat.write(notebook([_LOOKUP], lesson="19_capstone"), subs / "lookup.ipynb")
+    without = _LOOKUP.replace("self.table = {row.tobytes(): label for row, label in zip(X, y)}", "self.table = {}")
+    nbformat.write(notebook([without], lesson="19_capstone"), subs / "without.ipynb")  # the same, no trick
     (subs / "honest.ipynb").write_bytes((REPO / "solutions" / "19_capstone.ipynb").read_bytes())
     out = tmp_path / "grades"
     r = subprocess.run([sys.executable, "-m", "course", "grade", str(subs), "--out", str(out),
                         "--jobs", "1", "--no-progress", "--seed", "5"], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
     rows = read_gradebook(out)
-    assert float(rows["honest"]["capstone.train"]) == 1 and float(rows["lookup"]["capstone.train"]) == 0
+    assert float(rows["honest"]["capstone.train"]) == 1
+    # the short run has no accuracy bar: the lookup scores what the same notebook without it scores
+    assert float(rows["lookup"]["capstone.train"]) == float(rows["without"]["capstone.train"]) < 1
 
 
 def test_millions_of_empty_frames_are_not_all_parsed():
