@@ -221,7 +221,7 @@ def test_amplified_arrays_and_injected_markdown_in_a_batch(tmp_path, needs_bubbl
 
 
 # ---------------------------------------------------------------------------------------------
-# open: the capstone's test labels are in the grading view
+# the capstone's test labels are not in the grading view, and its test images are the grader's
 
 _LOOKUP = '''import numpy as np
 from course.data import load_digits
@@ -239,24 +239,26 @@ def train(X, y, *, seed=0, time_budget=30.0):
 
 
 @pytest.mark.notebooks
-@pytest.mark.xfail(strict=True, reason=(
-    "TrainingRun.judge grades capstone.train by test accuracy against load_digits('test'), and course.data "
-    "(the digits file with its labels) is in the grading view, so a predict that looks the test images up "
-    "scores 100% with no training (checked in-process against the judge). Today lesson 19 cannot be "
-    "graded at all (TrainingRun/GradientCheck.run live in course.grader.run.training_protocol, outside the "
-    "view) and the judge is never called (see the allocation test). Fix: a view whose digits file and "
-    "load_digits hold no test labels, with the split kept as shipped indices"))
 def test_the_capstone_cannot_be_passed_by_looking_up_the_test_labels(tmp_path, needs_bubblewrap):  # noqa: F811
     import subprocess
     import sys
 
-    nb = notebook([_LOOKUP], lesson="19_capstone")
-    nbformat.write(nb, tmp_path / "lookup.ipynb")
+    from test_instructor import REPO
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nbformat.write(notebook([_LOOKUP], lesson="19_capstone"), subs / "lookup.ipynb")
+    without = _LOOKUP.replace("self.table = {row.tobytes(): label for row, label in zip(X, y)}", "self.table = {}")
+    nbformat.write(notebook([without], lesson="19_capstone"), subs / "without.ipynb")  # the same, no trick
+    (subs / "honest.ipynb").write_bytes((REPO / "solutions" / "19_capstone.ipynb").read_bytes())
     out = tmp_path / "grades"
-    r = subprocess.run([sys.executable, "-m", "course", "grade", str(tmp_path / "lookup.ipynb"), "--out", str(out),
-                        "--jobs", "1", "--no-progress"], capture_output=True, text=True, timeout=600)
+    r = subprocess.run([sys.executable, "-m", "course", "grade", str(subs), "--out", str(out),
+                        "--jobs", "1", "--no-progress", "--seed", "5"], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert float(read_gradebook(out)["lookup"]["capstone.train"]) == 0
+    rows = read_gradebook(out)
+    assert float(rows["honest"]["capstone.train"]) == 1
+    # the short run has no accuracy bar: the lookup scores what the same notebook without it scores
+    assert float(rows["lookup"]["capstone.train"]) == float(rows["without"]["capstone.train"]) < 1
 
 
 def test_millions_of_empty_frames_are_not_all_parsed():
@@ -265,56 +267,8 @@ def test_millions_of_empty_frames_are_not_all_parsed():
     assert len(frames.events) == channel.MAX_FRAMES and "frames" in frames.problem
 
 
-# ---------------------------------------------------------------------------------------------
-# open: measurements made where the learner's code runs are the learner's to forge
-
-
-def _allocating_adam(w, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
-    b1, b2 = betas
-    if "exp_avg" not in state:
-        state["step"], state["exp_avg"], state["exp_avg_sq"] = 0, np.zeros_like(w), np.zeros_like(w)
-    t = state["step"] = state["step"] + 1
-    state["exp_avg"][...] = b1 * state["exp_avg"] + (1 - b1) * g  # temporaries of the size of w
-    state["exp_avg_sq"][...] = b2 * state["exp_avg_sq"] + (1 - b2) * g * g
-    m_hat, v_hat = state["exp_avg"] / (1 - b1**t), state["exp_avg_sq"] / (1 - b2**t)
-    w -= lr * m_hat / (np.sqrt(v_hat) + eps)
-    return w
-
-
-def _adam_inplace_passes(monkeypatch, forge: bool) -> bool:
-    import tracemalloc
-
-    from course.grader import get
-    from course.grader.cases import cases as make_cases
-    from course.grader.compare.core import compare_case
-    from course.grader.grading import reference_outcomes
-    from course.grader.run.runner import run
-
-    ex = get("data_scale.adam_inplace")
-    if forge:  # what a cell of the notebook can do in the sandbox, where the protocol measures
-        monkeypatch.setattr(tracemalloc, "get_traced_memory", lambda: (0, 0))
-    cs = make_cases(ex, 3)
-    outs = run(ex, _allocating_adam, cs)
-    monkeypatch.undo()
-    refs = reference_outcomes(ex, 3)
-    return all(compare_case(ex, i, c, o, r).passed for i, (c, o, r) in enumerate(zip(cs, outs, refs)))
-
-
-# protocol judges are register(judge=...) data now: the allocation check runs
-def test_an_allocating_adam_fails_the_allocation_check(monkeypatch):
-    assert not _adam_inplace_passes(monkeypatch, forge=False)
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "data_scale.adam_inplace's allocation check (AllocatingTrajectory) measures with tracemalloc in the "
-    "sandbox, in the learner's process, and the grader trusts outcome.extra['peak_bytes']: a cell that "
-    "replaces tracemalloc.get_traced_memory (or forges the result frame) passes an allocating Adam. The "
-    "same holds for every judge that reads a measurement from outcome.extra (the capstone's wall_s, "
-    "the determinism and batch probes). Fix: measure where the learner cannot reach (a second, "
-    "grader-driven sandbox run that reports only a number the driver computes before learner code "
-    "is imported is still forgeable), or grade such properties by output, not by a claimed measurement"))
-def test_a_forged_allocation_measurement_does_not_pass(monkeypatch):
-    assert not _adam_inplace_passes(monkeypatch, forge=True)
+# measurements made where the learner's code runs (the allocation peak, the traffic of the
+# simulated world, the capstone's wall time) are shown, never graded: tests/test_measured_outside.py
 
 
 # ---------------------------------------------------------------------------------------------

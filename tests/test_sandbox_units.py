@@ -16,8 +16,8 @@ import pytest
 
 from course.grader import get, registry
 from course.instructor import grade
-from course.instructor.pipeline import copies, hidden, plan
-from course.instructor.pipeline.records import ExerciseGrade, GradingError, SubmissionGrade
+from course.instructor.pipeline import copies, hidden, outputs, plan
+from course.instructor.pipeline.records import ExerciseGrade, GradingError, SetGrade, SubmissionGrade
 from course.instructor.sandbox import bwrap, view
 from course.instructor.sandbox import host as sandbox
 from course.instructor.sandbox.inside import channel
@@ -67,6 +67,77 @@ def test_a_reference_hidden_in_a_kept_module_stops_the_build(tmp_path, monkeypat
         view.build(tmp_path / "v", [fake])
 
 
+def test_a_near_copy_of_a_reference_in_a_kept_module_stops_the_build(tmp_path, monkeypatch):
+    from course import functions
+
+    src = textwrap.dedent(inspect.getsource(functions._beale_hessian))
+    near = (src.replace("_beale_hessian", "sneaky_near").replace("hxx", "alpha").replace("hyy", "gamma")
+            .replace("    x, y, xp =", "    pass\n    x, y, xp ="))
+    near = near.replace("    return ", "    a = a + 0.0\n    return ", 1)  # one line more: no longer equal
+    (tmp_path / "sneaky_near_topic.py").write_text("import numpy as np\nfrom course.functions import *  # noqa\n"
+                                                   "from course.functions import _BEALE_C, _xy\n" + near)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import sneaky_near_topic
+
+    mine, ref = (copies.reference_shape(f) for f in (sneaky_near_topic.sneaky_near, functions._beale_hessian))
+    assert mine.tokens != ref.tokens and copies.similarity(mine, ref) >= copies.THRESHOLD
+    fake = types.SimpleNamespace(id="fake.near", reference=sneaky_near_topic.sneaky_near)
+    with pytest.raises(view.ViewError, match="sneaky_near_topic.sneaky_near .*similarity"):
+        view.build(tmp_path / "v", [fake])
+
+
+_HELPER_ANSWERS = {  # what a notebook could try with the run phase's helpers (importable in the view)
+    "autograd.topological_order": "def topological_order(root):\n"
+                                  "    from course.grader.run import topic_protocols as tp\n"
+                                  "    return tp._nodes(root)\n",
+    "autograd.backward": (
+        "import math\n"
+        "class Value:\n"
+        "    def __init__(self, data, _children=()):\n"
+        "        self.data, self.grad, self._prev, self._backward = float(data), 0.0, tuple(_children), lambda: None\n"
+        "    def _op(self, other, data, da, db):\n"
+        "        other = other if isinstance(other, Value) else Value(other)\n"
+        "        out = Value(data, (self, other))\n"
+        "        def _backward():\n"
+        "            self.grad += da * out.grad\n"
+        "            other.grad += db * out.grad\n"
+        "        out._backward = _backward\n"
+        "        return out\n"
+        "    def __add__(self, o):\n"
+        "        o = o if isinstance(o, Value) else Value(o)\n"
+        "        return self._op(o, self.data + o.data, 1.0, 1.0)\n"
+        "    def __mul__(self, o):\n"
+        "        o = o if isinstance(o, Value) else Value(o)\n"
+        "        return self._op(o, self.data * o.data, o.data, self.data)\n"
+        "    __radd__, __rmul__ = __add__, __mul__\n"
+        "    def tanh(self):\n"
+        "        t = math.tanh(self.data)\n"
+        "        return self._op(0.0, t, 1 - t * t, 0.0)\n"
+        "    def backward(self):\n"
+        "        from course.grader.run import topic_protocols as tp\n"
+        "        for name in ('_nodes', '_propagate'):  # the grader's own walk, if it were there\n"
+        "            walk = getattr(tp, name, None)\n"
+        "            try:\n"
+        "                walk(self)\n"
+        "                return\n"
+        "            except TypeError:\n"
+        "                pass\n"
+        "        self.grad = 1.0\n"),
+}
+
+
+@pytest.mark.parametrize("ex_id", sorted(_HELPER_ANSWERS))
+def test_the_run_phase_helpers_do_no_exercises_work(ex_id):
+    from course.grader import check
+    from course.grader.run import topic_protocols
+
+    assert not hasattr(topic_protocols, "_nodes")  # no graph is ordered from its root in the run phase
+    space: dict = {}
+    exec(_HELPER_ANSWERS[ex_id], space)  # the test's own code
+    fn = space.get("topological_order") or space["Value"]
+    assert check(ex_id, fn, record=False).score == 0
+
+
 # ---------------------------------------------------------------------------------------------
 # copy detection
 
@@ -112,19 +183,28 @@ def test_classmates_with_the_same_function_are_flagged_and_short_ones_never():
     assert alice.size >= copies.MIN_TOKENS > carol.size
 
 
-def test_on_copy_zero_scores_the_copied_exercises_zero():
+def test_on_copy_zero_zeroes_copies_of_the_reference_and_flags_classmates_for_review():
     shape = _shape("def f(A, B):\n" + "    A = A + B * 2 - A / 3 + B ** 2\n" * 12 + "    return A\n")
     works = []
     for name in ("alice", "bob"):
         sub = SubmissionGrade(name, name)
-        sub.exercises["x.f"] = ExerciseGrade("x.f", "f", 1.0, score=1.0, status="passed")
+        for ex_id in ("x.f", "x.g"):
+            sub.exercises[ex_id] = ExerciseGrade(ex_id, ex_id, 1.0, score=1.0, status="passed",
+                                                 sets=[SetGrade("tests", False, "visible", 1, 4, 4)])
         works.append(types.SimpleNamespace(sub=sub, attempted_shapes={"x.f": shape}))
+    works[0].sub.copies.append("x.g: `g` is a near copy of the course's reference `m.g` (similarity 1.00)")
     grade.mark_copies(works, "flag")
-    assert all(w.sub.exercises["x.f"].score == 1.0 and "near copy" in w.sub.copies[0] for w in works)
+    assert all(w.sub.exercises["x.f"].score == 1.0 and any("near copy of" in c for c in w.sub.copies) for w in works)
+    assert works[0].sub.exercises["x.g"].score == 1.0
     for w in works:
-        w.sub.copies = []
+        w.sub.copies = w.sub.copies[:1] if w is works[0] else []
     grade.mark_copies(works, "zero")
-    assert all(w.sub.exercises["x.f"].score == 0.0 for w in works)
+    # the classmates' pair: both flagged, for review by hand, neither zeroed (who copied whom?)
+    assert all(w.sub.exercises["x.f"].score == 1.0 and "review by hand" in w.sub.copies[-1] for w in works)
+    assert works[0].sub.exercises["x.g"].score == 0.0 and works[1].sub.exercises["x.g"].score == 1.0
+    page = outputs.gradescope_results(works[0].sub, {})
+    got = {t["name"].split(":")[0]: t for t in page["tests"]}
+    assert got["x.g"]["score"] == 0 and "near copy" in got["x.g"]["output"] and got["x.f"]["score"] == 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -132,18 +132,22 @@ def default_solutions() -> Path:
 
 def mark_copies(works: list, on_copy: str) -> None:
     """Copy detection across the batch: near copies of the reference (found by :func:`stages.scan`)
-    and between classmates go into ``copies``; with ``on_copy="zero"`` those exercises score 0."""
+    and between classmates go into ``copies``. With ``on_copy="zero"`` the exercises that copy the
+    course's reference score 0; a pair of classmates with the same code is flagged on both sides
+    and keeps its scores: the grader cannot tell who copied whom (nor stop a learner from
+    submitting a classmate's code to zero the classmate), so that is decided by hand."""
     pairs = copies.classmate_copies({w.sub.name: w.attempted_shapes for w in works})
     for w in works:
+        of_reference = [entry.split(":")[0] for entry in w.sub.copies]  # stages.scan's entries
         for ex_id in sorted({k for (n, k) in pairs if n == w.sub.name}):
             others = ", ".join(f"{o} ({s:.2f})" for o, s in pairs[(w.sub.name, ex_id)])
-            w.sub.copies.append(f"{ex_id}: near copy of {others}")
+            w.sub.copies.append(f"{ex_id}: near copy of {others} (review by hand)")
         if on_copy == "zero":
-            for entry in w.sub.copies:
-                e = w.sub.exercises.get(entry.split(":")[0])
+            for ex_id in of_reference:
+                e = w.sub.exercises.get(ex_id)
                 if e is not None and e.score:
                     e.score = 0.0
-                    e.notes.append("graded 0: a near copy (--on-copy zero)")
+                    e.notes.append("graded 0: a near copy of the course's reference (--on-copy zero)")
 
 
 def _prepare(grader: Grader, submissions, lesson) -> list:
@@ -308,7 +312,8 @@ def add_arguments(parser) -> None:
                              "process, only where bubblewrap cannot start (a warning goes into every row)")
     parser.add_argument("--on-copy", default="flag", choices=ON_COPY,
                         help="near copies of the reference or of a classmate: flag them in the gradebook "
-                             "(default) or also score those exercises 0")
+                             "(default), or also score 0 the exercises that copy the course's reference "
+                             "(classmates' shared code is flagged on both sides, for review by hand)")
     parser.add_argument("--disk", type=int, default=256, metavar="MB",
                         help="size of the sandbox's only writable folder, a tmpfs (default 256)")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",

@@ -83,8 +83,8 @@ class _World:
 class SimComm:
     """Rank ``rank`` of a simulated world: the mpi4py methods listed in the module docstring."""
 
-    def __init__(self, world: _World, rank: int):
-        self._world, self.rank, self.size = world, rank, world.K
+    def __init__(self, world: _World, rank: int, allreduce: bool = True):
+        self._world, self.rank, self.size, self._allreduce = world, rank, world.K, allreduce
 
     def Get_rank(self) -> int:  # noqa: N802 - mpi4py's names
         return self.rank
@@ -131,6 +131,9 @@ class SimComm:
 
     def allreduce(self, value):
         """The sum of ``value`` over all ranks (added in rank order), returned on every rank."""
+        if not self._allreduce:
+            raise RankError("this communicator has no allreduce here: the all-reduce is the exercise; "
+                            "pass the data around with comm.sendrecv")
         w = self._world
         w.slots[self.rank] = _copy(value)
         self._wait()
@@ -141,8 +144,9 @@ class SimComm:
         return _copy(total)
 
 
-def run_ranks(fn, per_rank_args, timeout=5.0):
-    """Run ``fn(*per_rank_args[r], comm_r)`` on K = len(per_rank_args) simulated ranks (threads).
+def run_ranks(fn, per_rank_args, timeout=5.0, allreduce=True):
+    """Run ``fn(*per_rank_args[r], comm_r)`` on K = len(per_rank_args) simulated ranks (threads);
+    with ``allreduce=False`` the communicators have ``sendrecv`` only (an all-reduce exercise).
 
     Returns ``(results, trace)``: the K return values, in rank order, and a :class:`RankTrace`.
     The first exception raised by a rank is raised again here (its own traceback), after the
@@ -156,7 +160,7 @@ def run_ranks(fn, per_rank_args, timeout=5.0):
 
     def body(r):
         try:
-            results[r] = fn(*per_rank_args[r], SimComm(world, r))
+            results[r] = fn(*per_rank_args[r], SimComm(world, r, allreduce))
         except BaseException as exc:  # handed to the caller below
             errors[r] = exc
             world.failed.set()

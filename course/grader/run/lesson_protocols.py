@@ -8,7 +8,7 @@ in the topic modules, as data given to ``register``.
 - :class:`StatePair`: an LSTM step's forward, ``((next_h, next_c), cache)``, graded as two outputs.
 - :class:`StoppingRun`: an early-stopping class on a sequence of validation values.
 - :class:`PrefetchRun`: a prefetching iterator against a source that records its threads.
-- :class:`AllocatingTrajectory`: an optimizer's path, then its allocations under ``tracemalloc``.
+- :class:`AllocatingTrajectory`: an optimizer's path, then whether it updates its arrays in place.
 - :class:`Ranks`: one function on every rank of a simulated world (:mod:`course.parallel.spmd`).
 - :class:`ScalerTrajectory`: a dynamic loss scaler over a sequence of overflow flags.
 - :class:`WithFunction`: ``fn(f, ...)`` with ``f`` one of :data:`OBJECTIVES` (by name).
@@ -159,9 +159,19 @@ class PrefetchRun(Protocol):
 ALLOC_SIZE = 100_000  # entries of the array the allocation check updates (800 kB in float64)
 
 
+def _buffers(w, state) -> dict:
+    """Where each array lives: ``w`` and every array in ``state``, by their data pointers."""
+    out = {"w": w.__array_interface__["data"][0] if isinstance(w, np.ndarray) else None}
+    out.update({str(k): v.__array_interface__["data"][0] for k, v in state.items() if isinstance(v, np.ndarray)})
+    return out
+
+
 class AllocatingTrajectory(Trajectory):
-    """The optimizer trajectory, then three more calls on a large array under ``tracemalloc``:
-    the peak of new memory must stay below a quarter of the array's size."""
+    """The optimizer trajectory, then three more calls on a large array: graded by what the grader
+    sees, that the update is in place (``w`` and each array kept in ``state`` are the same buffers
+    after every call as after the first: ``extra["moved"]`` names those that were not). The new
+    memory of those calls under ``tracemalloc`` (``extra["peak_bytes"]``) is measured in the
+    learner's process, so it is shown as the learner's own figure and costs no points."""
 
     def run(self, exercise, fn, case, options):
         out = super().run(exercise, fn, case, options)
@@ -173,14 +183,19 @@ class AllocatingTrajectory(Trajectory):
         kwargs = copy_data(case.kwargs)
         try:
             call_learner(fn, w, g, state, **kwargs)  # the first call may create its buffers
+            before = _buffers(w, state)
             tracing = tracemalloc.is_tracing()
             if not tracing:
                 tracemalloc.start()
             tracemalloc.reset_peak()
             base = tracemalloc.get_traced_memory()[0]
+            moved = set()
             for _ in range(3):
                 call_learner(fn, w, g, state, **kwargs)
+                after = _buffers(w, state)
+                moved |= {k for k, p in before.items() if after.get(k) != p}
             out.extra["peak_bytes"] = tracemalloc.get_traced_memory()[1] - base
+            out.extra["moved"] = sorted(moved)
             if not tracing:
                 tracemalloc.stop()
         except Exception as exc:
@@ -201,17 +216,20 @@ def _without_rank_frames(exc):
 class Ranks(Protocol):
     """``fn(*case.extra["ranks"][r], comm)`` on every rank r of a simulated world.
 
-    Outputs: ``(results, sent)`` with ``results`` the list of the K return values and ``sent``
-    the numbers each rank sent (``with_sent=True``), or just ``results``.
+    Outputs: ``results``, the list of the K return values. The numbers each rank sent, as the
+    simulated world counted them, go to ``extra["sent"]`` (``with_sent=True``): the world runs in
+    the learner's process, so that count is the learner's own report, shown and never graded.
+    ``allreduce=False``: the communicators have ``sendrecv`` only (the all-reduce is the exercise).
     """
 
-    def __init__(self, with_sent: bool):
-        self.with_sent = with_sent
+    def __init__(self, with_sent: bool, allreduce: bool = True):
+        self.with_sent, self.allreduce = with_sent, allreduce
 
     def run(self, exercise, fn, case, options):
         ranks = copy_data(case.extra["ranks"])
         try:
-            results, trace = run_ranks(lambda *a: call_learner(fn, *a, **case.kwargs), ranks, timeout=3.0)
+            results, trace = run_ranks(lambda *a: call_learner(fn, *a, **case.kwargs), ranks, timeout=3.0,
+                                       allreduce=getattr(self, "allreduce", True))
         except RankError as exc:
             return Outcome(error=capture(LearnerMistake(str(exc), "deadlock")))
         except Exception as exc:
@@ -221,10 +239,8 @@ class Ranks(Protocol):
             for r, (after, before) in enumerate(zip(ranks, case.extra["ranks"]))
             for i, (a, b) in enumerate(zip(after, before)) if not same_data(a, b)
         }))
-        results = plain(list(results))
-        if self.with_sent:
-            return Outcome(outputs=(results, np.array(trace.sent, dtype=np.float64)), mutated=mutated)
-        return Outcome(outputs=results, mutated=mutated)
+        extra = {"sent": np.array(trace.sent, dtype=np.float64)} if self.with_sent else {}
+        return Outcome(outputs=plain(list(results)), mutated=mutated, extra=extra)
 
 
 class ScalerTrajectory(Protocol):

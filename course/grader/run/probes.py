@@ -142,18 +142,20 @@ VALUE_UPSTREAM = 1.7
 VALUE_CONST = 3.0
 
 
-def value_probe(cls, expressions, propagate) -> dict:
+def value_probe(cls, expressions, recording, propagate) -> dict:
     """Each op of a learner's Value class alone (``expressions``: name -> (inputs, build);
-    ``propagate(root, upstream)``: the grader's walk through the learner's ``_backward``)."""
+    ``recording(cls)``: a context that lists the instances created in it; ``propagate(created,
+    root, upstream)``: the grader's pass through the learner's ``_backward``, newest first)."""
     EXPRESSIONS, _propagate = expressions, propagate
     out = {}
     for expr, values in VALUE_PROBES.items():
         n, build = EXPRESSIONS[expr]
         try:
             with np.errstate(all="ignore"):
-                leaves = [cls(v) for v in values[:n]]
-                res = build(*leaves, VALUE_CONST) if "k" in expr else build(*leaves)
-                _propagate(res, VALUE_UPSTREAM)
+                with recording(cls) as created:
+                    leaves = [cls(v) for v in values[:n]]
+                    res = build(*leaves, VALUE_CONST) if "k" in expr else build(*leaves)
+                _propagate(created, res, VALUE_UPSTREAM)
                 out[expr] = (float(res.data), [float(v.grad) for v in leaves])
         except Exception as exc:
             out[expr] = f"{type(exc).__name__}: {exc}"[:160]

@@ -12,9 +12,11 @@ diagnoses, variants) stay in the topic modules, as data given to ``register``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import numbers
+import threading
 
 import numpy as np
 
@@ -130,30 +132,59 @@ def _chain(a, n):
     return x
 
 
-def _nodes(root):
-    """The grader's own topological order of a learner's graph (through ``_prev``)."""
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
+_RECORDING = threading.RLock()
+
+
+@contextlib.contextmanager
+def _recording(cls):
+    """Every instance of ``cls`` created inside the block, in order of creation (``cls.__init__``
+    wrapped for the block's time). An op's result is created after its inputs, so the reverse of
+    that order is one in which the grader can pass gradients back through the learner's
+    ``_backward`` closures, without walking the graph: nothing here orders a graph from its root,
+    which is what ``topological_order`` and ``backward()`` ask the learner to write."""
+    created: list = []
+    with _RECORDING:  # one at a time: the wrappers are put on the classes themselves
+        wrapped = []
+        for c in cls.__mro__[:-1]:  # the class and its bases (an op of a base may create a base's instance)
+            own, init = "__init__" in vars(c), c.__init__
+            try:
+                c.__init__ = _recorder(init, created)
+            except TypeError:  # a built-in base
+                continue
+            wrapped.append((c, own, init))
         try:
-            children = list(node._prev)
-        except AttributeError:
-            raise LearnerMistake("Your Value has no _prev: keep the inputs of each result in _prev.") from None
-        stack.extend((c, False) for c in reversed(children) if id(c) not in seen)
-    return order
+            yield created
+        finally:
+            for c, own, init in reversed(wrapped):
+                if own:
+                    c.__init__ = init
+                else:
+                    del c.__init__
+            seen: set = set()
+            created[:] = [n for n in created if not (id(n) in seen or seen.add(id(n)))]
 
 
-def _propagate(root, upstream=1.0):
+def _recorder(init, created):
+    def recorded(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        created.append(self)
+
+    return recorded
+
+
+def _propagate(created, root, upstream=1.0):
+    """``root.grad = upstream``, then each recorded node's ``_backward``, the newest first."""
     root.grad = upstream
-    for node in reversed(_nodes(root)):
+    for node in reversed(created):
         node._backward()
+
+
+def _built_and_propagated(cls, case, upstream):
+    with _recording(cls) as created:
+        leaves, out = _build(cls, case)
+    _check_value(out, f"Your {case.extra['expr']}")
+    _propagate(created, out, upstream)
+    return leaves, out
 
 
 def _build(cls, case):
@@ -187,9 +218,7 @@ class ValueOp(Protocol):
                     f"Pass your Value class itself (check({exercise.id!r}, Value)), not a {type(cls).__name__}."
                 )
             with np.errstate(all="ignore"):
-                leaves, out = call_learner(_build, cls, case)
-                _check_value(out, f"Your {case.extra['expr']}")
-                call_learner(_propagate, out, case.extra.get("upstream", 1.0))
+                leaves, out = call_learner(_built_and_propagated, cls, case, case.extra.get("upstream", 1.0))
             outputs = (float(out.data), np.array([float(v.grad) for v in leaves]))
         except Exception as exc:
             return Outcome(error=capture(exc))
@@ -219,8 +248,7 @@ class ValueBackward(Protocol):
             return Outcome(error=capture(exc))
         extra = {}
         try:
-            leaves2, out2 = call_learner(_build, cls, case)
-            call_learner(_propagate, out2, 1.0)
+            leaves2, _ = call_learner(_built_and_propagated, cls, case, 1.0)
             extra["propagated"] = np.array([float(v.grad) for v in leaves2])
         except Exception:
             pass
@@ -230,7 +258,7 @@ class ValueBackward(Protocol):
         """Each op alone with a non-unit upstream gradient (see :func:`course.grader.run.probes.value_probe`)."""
         if not isinstance(cls, type):
             return None
-        return value_probe(cls, EXPRESSIONS, _propagate)
+        return value_probe(cls, EXPRESSIONS, _recording, _propagate)
 
 
 class TopoOrder(Protocol):
@@ -243,8 +271,8 @@ class TopoOrder(Protocol):
     repeat_first = False
 
     def run(self, exercise, fn, case, options):
-        leaves, root = _build(GraphNode, case)
-        nodes = _nodes(root)
+        with _recording(GraphNode) as nodes:  # numbered in order of creation
+            leaves, root = _build(GraphNode, case)
         number = {id(n): i for i, n in enumerate(nodes)}
         extra = {"n": len(number), "inputs": {i: [number[id(c)] for c in n._prev] for i, n in enumerate(nodes)}}
         try:

@@ -237,18 +237,26 @@ register(
 
 
 def _allocation_verdict(ctx):
-    """``judge=``: the path compared step by step, then the allocation measured in the run phase."""
+    """``judge=``: the path compared step by step, then whether the large array and the state's
+    buffers stayed where they were (seen by the grader); the allocation peak, measured in the
+    learner's process, is only shown (a remark that costs no points)."""
     ok, diags, checks = judge_trajectory(ctx)
-    peak = ctx.outcome.extra.get("peak_bytes")
+    moved, peak = ctx.outcome.extra.get("moved"), ctx.outcome.extra.get("peak_bytes")
+    if ok and moved:
+        where = "w itself" if moved == ["w"] else ", ".join(f"state[{k!r}]" if k != "w" else "w" for k in moved)
+        diags = [*diags, Diagnosis(
+            "allocates",
+            f"Your steps are right, but {where} became a new array at later calls: update in place "
+            "(w -= step, m *= beta1; m += ...) and keep the buffers created at the first call in state.")]
+        return False, diags, checks
     limit = ALLOC_SIZE * 8 // 4
     if ok and isinstance(peak, (int, float)) and peak > limit:
         diags = [*diags, Diagnosis(
             "allocates",
-            f"Your steps are right, but each call allocated up to {peak / 1e3:.0f} kB of new arrays for a "
-            f"parameter of {ALLOC_SIZE * 8 / 1e3:.0f} kB: expressions like m * beta1 + ... make temporaries. "
-            "Update in place (m *= beta1; m += ...) and write intermediate results into a buffer kept in "
-            "state (np.multiply(g, g, out=buf), np.sqrt(v, out=buf)).")]
-        return False, diags, checks
+            f"Your process reports up to {peak / 1e3:.0f} kB of new arrays per call for a parameter of "
+            f"{ALLOC_SIZE * 8 / 1e3:.0f} kB (not graded: measured in your own process): expressions like "
+            "m * beta1 + ... make temporaries. Write intermediate results into a buffer kept in state "
+            "(np.multiply(g, g, out=buf), np.sqrt(v, out=buf)).", fails=False)]
     return ok, diags, checks
 
 

@@ -2,8 +2,10 @@
 
 The ring all-reduce and the data-parallel step are SPMD functions ``fn(..., comm)`` (the
 interface of :mod:`course.parallel.spmd`): the :class:`Ranks` protocol runs them on K simulated
-ranks, in threads, and records every message, so the grader sees both the results on every
-rank and how many numbers each rank sent. The same functions run unchanged under ``mpiexec``.
+ranks, in threads, and records every message. The results on every rank are graded; how many
+numbers each rank sent is counted in the learner's own process, so it is shown as a remark and
+never graded. The ring's communicator has no ``allreduce``. The same functions run unchanged
+under ``mpiexec``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ...parallel import stale_gradient_descent, two_stage_backward
 from ...parallel.allreduce import chunk_bounds
 from ...parallel.rank_programs import data_parallel_step, ring_allreduce
 from ..cases import Case, randn
+from ..compare.findings import Diagnosis
 from ..registry import Variant, register
 from ..run.lesson_protocols import Ranks
 
@@ -104,13 +107,16 @@ def _ring_reduce_scatter_only(x, comm):
     return np.concatenate(chunks).reshape(np.shape(x))
 
 
-def _ring_whole_vector(x, comm):
-    K, r = comm.Get_size(), comm.Get_rank()
-    total, passing = np.array(x, copy=True), np.array(x, copy=True)
-    for _ in range(K - 1):
-        passing = comm.sendrecv(passing, dest=(r + 1) % K, source=(r - 1) % K)
-        total = total + passing
-    return total
+def _traffic(ctx):
+    """A remark, never a failure: the numbers each rank sent, as the simulated world counted them
+    in the learner's own process, against the ring's 2 (K - 1) / K * n."""
+    got, want = ctx.outcome.extra.get("sent"), ctx.reference.extra.get("sent")
+    if got is None or want is None or np.shape(got) != np.shape(want) or np.array_equal(got, want):
+        return None
+    return Diagnosis(
+        "traffic", f"Your ranks sent {', '.join(f'{v:g}' for v in np.asarray(got))} numbers; a ring sends "
+        f"{', '.join(f'{v:g}' for v in np.asarray(want))} (2 (K - 1) / K * n each, one chunk per step). Not "
+        "graded: counted in your own process. Sending the whole vector K - 1 times costs (K - 1) * n.", fails=False)
 
 
 def _ring_gather_off_by_one(x, comm):
@@ -144,17 +150,15 @@ register(
     title="Ring all-reduce (one rank's part)",
     reference=ring_allreduce,
     cases=_ring_cases,
-    outputs=("results", "sent"),
+    outputs=("results",),
     arg_names=("x",),
-    protocol=Ranks(with_sent=True),
+    protocol=Ranks(with_sent=True, allreduce=False),
+    diagnoses=(_traffic,),
     variants=(
         Variant("averaged", _ring_averaged, _AVERAGED),
         Variant("reduce_scatter_only", _ring_reduce_scatter_only,
                 "Only one chunk per rank is complete: after the K - 1 reduce-scatter steps, run K - 1 "
                 "all-gather steps that pass the finished chunks around (receive and overwrite, not add)."),
-        Variant("whole_vector_each_step", _ring_whole_vector,
-                "Your sums are right, but each rank sends its whole vector K - 1 times, (K - 1) * n numbers. "
-                "Cut x into K chunks and send one chunk per step: 2 (K - 1) / K * n in all."),
         Variant("all_gather_adds", lambda x, comm: _ring_generic(x, comm, gather_adds=True),
                 "In the all-gather the received chunk is already complete: replace your copy with it "
                 "(chunks[c] = received), do not add it again."),

@@ -1,19 +1,25 @@
 """Copy detection by a normalised AST fingerprint, in the grader's process.
 
-A function is reduced to the sequence of its syntax: docstrings dropped, every local name (the
-arguments, the variables, inner functions) renamed by order of first use, attribute names,
-globals such as ``np`` and numbers kept, strings
-all alike. Renaming variables, reformatting or changing comments
-leaves that sequence as it is. Two functions are *near copies* when the sets of their 5-grams of
-that sequence overlap by at least :data:`THRESHOLD` (Jaccard), or are equal.
+A function is first put into its canonical form (:mod:`course.instructor.pipeline.canonical`: comments,
+docstrings, ``pass`` and other no-op statements gone, independent statements in one canonical
+order), then reduced to the sequence of its syntax: every local name (the arguments, the
+variables, inner functions) renamed by its role (an argument by its position, a variable by the
+statement that first stores it: :func:`course.instructor.pipeline.canonical.stable_names`),
+attribute names, globals such as ``np`` and numbers kept, strings all alike. Renaming,
+reformatting, padding with no-ops, swapping independent lines or changing comments and
+docstrings leave that sequence as it is; a line added changes only the 5-grams around it.
+Two functions are *near copies* when the sets of their 5-grams of that sequence overlap by at
+least :data:`THRESHOLD` (Jaccard), or are equal.
 
 Short functions are not compared (:data:`MIN_TOKENS`): ``return np.maximum(0, x)`` is what
 everybody writes, the reference included.
 
-- :func:`reference_copies`: exercise id -> why, for the learner functions that are near copies of
-  the reference implementation's source (found with :mod:`inspect` in the grader);
-- :func:`classmate_copies`: per submission and exercise, the classmates whose function is a near
-  copy of it.
+- :func:`notebook_shapes`: every function and class the notebook defines, whatever its name,
+  and what each top-level name is bound to (``linear_forward = _mine`` is resolved);
+- :func:`reference_copies`: exercise id -> why, when any function of the notebook is a near copy
+  of that exercise's reference implementation (its source found with :mod:`inspect` in the grader);
+- :func:`classmate_copies`: per submission and exercise, the classmates whose answer (the bound
+  function and the notebook's functions it calls) is a near copy of it.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ import ast
 import builtins
 import inspect
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-__all__ = ["Shape", "shape_of", "function_shapes", "similarity", "reference_copies", "classmate_copies",
-           "THRESHOLD", "MIN_TOKENS"]
+from .canonical import canonical, locals_of, stable_names
+
+__all__ = ["Shape", "NotebookShapes", "shape_of", "notebook_shapes", "function_shapes", "similarity",
+           "nearest", "reference_copies", "classmate_copies", "THRESHOLD", "MIN_TOKENS"]
 
 THRESHOLD = 0.9
 MIN_TOKENS = 60
@@ -46,9 +54,9 @@ class Shape:
 
 
 class _Normaliser(ast.NodeVisitor):
-    def __init__(self, local: set):
+    def __init__(self, local: set, names: dict):
         self.local = local
-        self.names: dict = {}
+        self.names = dict(names)
         self.out: list = []
 
     def _name(self, name: str) -> str:
@@ -71,29 +79,15 @@ class _Normaliser(ast.NodeVisitor):
         super().generic_visit(node)
 
 
-def _strip_docstrings(tree):
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)) and body
-                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
-    return tree
-
-
 def shape_of(node) -> Shape:
     """The :class:`Shape` of a function or class definition (its own name does not count; for a
-    class, the methods' names and bodies in order: the learner's ``Value`` of lesson 02)."""
-    node = _strip_docstrings(ast.parse(ast.unparse(node)).body[0])
-    local = {a.arg for a in ast.walk(node) if isinstance(a, ast.arg)}
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
-            local.add(sub.id)
-        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)) and isinstance(node, ast.FunctionDef) \
-                and sub is not node:
-            local.add(sub.name)
-    v = _Normaliser(local)
-    if isinstance(node, ast.FunctionDef):
+    class, the methods' names and bodies: the learner's ``Value`` of lesson 02), taken from its
+    canonical form (:func:`course.instructor.pipeline.canonical.canonical`: no-ops gone, independent
+    statements in one order)."""
+    node = canonical(node)
+    local = locals_of(node)
+    v = _Normaliser(local, stable_names(node, local))
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         v.visit(node.args)
     for stmt in node.body:
         v.visit(stmt)
@@ -109,21 +103,70 @@ def similarity(a: Shape, b: Shape) -> float:
     return len(a.grams & b.grams) / union if union else 0.0
 
 
-def function_shapes(cells, names) -> dict:
-    """``name -> Shape`` of the last top-level ``def name`` or ``class name`` in the cells
-    (``(index, source)``)."""
+@dataclass
+class NotebookShapes:
+    """Every function and class a notebook defines, fingerprinted whatever its name.
+
+    ``every``: ``(label, Shape)`` of each definition anywhere in the cells (top level, inside a
+    class, a branch or another function); ``bound``: top-level name -> the shapes that answer it:
+    the definition the name is bound to in the end (through ``name = other`` aliases), then the
+    notebook's own functions it calls by name (a wrapper's helper)."""
+
+    every: list = field(default_factory=list)
+    bound: dict = field(default_factory=dict)
+
+    def get(self, name, default=None):
+        return self.bound.get(name, default)
+
+    def __contains__(self, name) -> bool:
+        return name in self.bound
+
+    def __getitem__(self, name):
+        return self.bound[name]
+
+
+def _calls(node) -> set:
+    return {c.func.id for c in ast.walk(node) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)}
+
+
+def notebook_shapes(cells) -> NotebookShapes:
+    """The :class:`NotebookShapes` of the cells (``(index, source)``), read without running them."""
     from .extract import python_source
 
-    found: dict = {}
-    for _, source in cells:
+    defs, aliases, every = {}, {}, []
+    for index, source in cells:
         try:
             tree = ast.parse(python_source(source))
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                every.append((f"{node.name} (cell {index + 1}, line {node.lineno})", node))
         for stmt in tree.body:
-            if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)) and stmt.name in names:
-                found[stmt.name] = stmt
-    return {name: shape_of(node) for name, node in found.items()}
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defs[stmt.name], _ = stmt, aliases.pop(stmt.name, None)
+            elif isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Name):
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name):
+                        aliases[target.id] = stmt.value.id
+    shapes = {id(node): shape_of(node) for _, node in every}
+    out = NotebookShapes([(label, shapes[id(node)]) for label, node in every])
+    for name in {*defs, *aliases}:
+        target, hops = name, 0
+        while target in aliases and hops < 20:
+            target, hops = aliases[target], hops + 1
+        node = defs.get(target)
+        if node is not None:
+            helpers = sorted(n for n in _calls(node) if n in defs and n != target)
+            out.bound[name] = (shapes[id(node)], *(shapes[id(defs[n])] for n in helpers))
+    return out
+
+
+def function_shapes(cells, names) -> dict:
+    """``name -> Shape`` of what each of ``names`` is bound to at the top level of the cells
+    (the last ``def``/``class`` of that name, or the one an alias ``name = other`` points to)."""
+    found = notebook_shapes(cells).bound
+    return {name: found[name][0] for name in names if name in found}
 
 
 _REFERENCE_SHAPES: dict = {}
@@ -141,37 +184,57 @@ def reference_shape(fn) -> Shape | None:
     return _REFERENCE_SHAPES[key]
 
 
-def reference_copies(shapes: dict, bindings: dict, exercises: dict) -> dict:
-    """Exercise id -> a sentence, for learner functions that are near copies of the reference.
-    ``shapes``: function name -> Shape; ``bindings``: id -> Binding; ``exercises``: id -> Exercise."""
+def _every(shapes) -> list:
+    if isinstance(shapes, NotebookShapes):
+        return shapes.every
+    return [(f"`{name}`", s) for name, s in shapes.items()]
+
+
+def nearest(shapes, ref: Shape) -> tuple[float, str]:
+    """``(similarity, label)`` of the ``(label, Shape)`` pair nearest to ``ref``, among those long
+    enough to be compared; ``(0.0, "")`` when there is none. A near copy when the similarity is at
+    least :data:`THRESHOLD` (the one rule for learners' notebooks and for the grading view)."""
+    return max(((similarity(s, ref), label) for label, s in shapes if s.size >= MIN_TOKENS), default=(0.0, ""))
+
+
+def reference_copies(shapes, bindings: dict, exercises: dict) -> dict:
+    """Exercise id -> a sentence, when any function of the notebook, whatever its name, is a near
+    copy of that exercise's reference. ``shapes``: :class:`NotebookShapes` (or name -> Shape);
+    ``bindings``: id -> Binding (the exercises to look at); ``exercises``: id -> Exercise."""
     out = {}
-    for ex_id, b in bindings.items():
-        mine, ex = shapes.get(b.function), exercises.get(ex_id)
-        if mine is None or ex is None or mine.size < MIN_TOKENS:
-            continue
-        ref = reference_shape(ex.reference)
+    every = _every(shapes)
+    for ex_id in bindings:
+        ex = exercises.get(ex_id)
+        ref = reference_shape(ex.reference) if ex is not None else None
         if ref is None:
             continue
-        s = similarity(mine, ref)
-        if s >= THRESHOLD:
-            out[ex_id] = (f"`{b.function}` is a near copy of the course's reference "
-                          f"`{ex.reference.__module__}.{ex.reference.__name__}` (similarity {s:.2f})")
+        best = nearest(every, ref)
+        if best[0] >= THRESHOLD:
+            out[ex_id] = (f"{best[1]} is a near copy of the course's reference "
+                          f"`{ex.reference.__module__}.{ex.reference.__name__}` (similarity {best[0]:.2f})")
     return out
+
+
+def _as_tuple(shapes) -> tuple:
+    return shapes if isinstance(shapes, tuple) else (shapes,)
 
 
 def classmate_copies(shapes_by_submission: dict) -> dict:
     """``{(submission, exercise id): [(classmate, similarity), ...]}`` for near copies between
-    submissions. ``shapes_by_submission``: submission -> {exercise id: Shape} (attempted ones)."""
+    submissions. ``shapes_by_submission``: submission -> {exercise id: Shape, or the tuple of
+    shapes that answer it (:attr:`NotebookShapes.bound`)} (attempted ones). Both sides of a pair
+    are listed: the grader cannot tell who copied whom."""
     by_exercise: dict = {}
     for sub, shapes in shapes_by_submission.items():
-        for ex_id, shape in shapes.items():
-            if shape.size >= MIN_TOKENS:
-                by_exercise.setdefault(ex_id, []).append((sub, shape))
+        for ex_id, answer in shapes.items():
+            big = [s for s in _as_tuple(answer) if s.size >= MIN_TOKENS]
+            if big:
+                by_exercise.setdefault(ex_id, []).append((sub, big))
     out: dict = {}
     for ex_id, items in by_exercise.items():
         for i, (a, sa) in enumerate(items):
             for b, sb in items[i + 1:]:
-                s = similarity(sa, sb)
+                s = max(similarity(x, y) for x in sa for y in sb)
                 if s >= THRESHOLD:
                     out.setdefault((a, ex_id), []).append((b, s))
                     out.setdefault((b, ex_id), []).append((a, s))

@@ -266,13 +266,14 @@ def _test_output(e, s) -> str:
 
 def gradescope_results(g, info) -> dict:
     """Gradescope's results.json for one submission: one test per exercise and test set (the
-    exercise's points split over its test sets by their number of cases)."""
+    exercise's points split over its test sets by their number of cases). An exercise whose
+    score the batch set to 0 afterwards (``--on-copy zero``) scores 0 in every one of its tests."""
     tests = []
     for e in g.exercises.values():
         total = e.n_cases or 1
         for s in e.sets:
             max_score = round(e.points * s.n_cases / total, 4)
-            score = 0.0 if e.status in ("uses_reference", "missing", "not_graded") else round(
+            score = 0.0 if e.status in ("uses_reference", "missing", "not_graded") or not e.score else round(
                 e.points * s.n_passed / total, 4)
             name = f"{e.id}: {e.title}" + (f" ({s.label})" if s.hidden else "")
             tests.append({

@@ -47,8 +47,8 @@ class Work:
     cells: list = field(default_factory=list)
     findings: object = None
     box: sandbox.SandboxResult | None = None
-    shapes: dict = field(default_factory=dict)  # function name -> copies.Shape
-    attempted_shapes: dict = field(default_factory=dict)  # exercise id -> Shape (attempted ones)
+    shapes: object = field(default_factory=dict)  # copies.NotebookShapes: name -> the Shapes answering it
+    attempted_shapes: dict = field(default_factory=dict)  # exercise id -> tuple of Shapes (attempted ones)
 
 
 def _fill(w: Work, status: str, note: str) -> None:
@@ -106,8 +106,7 @@ def scan(w: Work) -> bool:
     source), writes into the grader, remarks."""
     exercises = {ex.id: ex for ex in w.plan.exercises}
     f = extract.scan(w.cells, w.plan.bindings, exercises)
-    names = {b.function for b in w.plan.bindings.values()}
-    w.shapes = copies.function_shapes(w.cells, names)
+    w.shapes = copies.notebook_shapes(w.cells)  # every function, whatever its name; aliases resolved
     for ex_id, why in copies.reference_copies(w.shapes, w.plan.bindings, exercises).items():
         w.sub.copies.append(f"{ex_id}: {why}")
     w.findings = f
