@@ -301,7 +301,7 @@ def edited_copies():
     seen, out = set(), []
     for ex in exercises():
         ref = copies.reference_shape(ex.reference)
-        if ref is None or ref.size < copies.MIN_TOKENS or id(ex.reference) in seen:
+        if ex.forced or ref is None or ref.size < copies.MIN_TOKENS or id(ex.reference) in seen:
             continue
         seen.add(id(ex.reference))
         src = _source(ex.reference)

@@ -122,6 +122,8 @@ class Exercise:
     - variants: deliberately wrong implementations that name a bug when matched ("variants"),
       the registered ones and those made from ``knobs``.
     - model, knobs: the reference with switches and the choices it declares (:class:`Knob`).
+    - forced: the task prescribes the answer so closely (one literal of the arrays asked for) that an
+      honest answer is the reference's text: copy detection does not compare with it.
     - diagnoses: exercise-specific diagnoses ``ctx -> Diagnosis | None`` ("exercise"); they read
       data only (the context of one case), never run code.
     - factor_hints: ``{factor: advice}`` shown when the output is off by exactly that factor ("factor").
@@ -148,6 +150,7 @@ class Exercise:
     fd_words: tuple = ("forward", "backward")
     model: Callable | None = None
     knobs: tuple = ()
+    forced: bool = False  # the task fixes the answer's very text: no copy detection against the reference
     module: str = ""  # where the reference is defined
     declared_in: str = ""  # the topic module that registered the exercise
 
@@ -189,6 +192,7 @@ def register(
     model: Callable | None = None,
     knobs: tuple = (),
     knob_pairs: bool = True,
+    forced: bool = False,
 ) -> Exercise:
     """Declare an exercise (see :class:`Exercise` for the fields) and return it."""
     if not isinstance(id, str) or not _ID.match(id):
@@ -244,6 +248,7 @@ def register(
         fd_words=tuple(fd_words),
         model=model,
         knobs=tuple(knobs),
+        forced=bool(forced),
         module=getattr(reference, "__module__", "") or "",
         declared_in=_caller_module(),
     )

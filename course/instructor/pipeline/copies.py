@@ -205,7 +205,7 @@ def reference_copies(shapes, bindings: dict, exercises: dict) -> dict:
     every = _every(shapes)
     for ex_id in bindings:
         ex = exercises.get(ex_id)
-        ref = reference_shape(ex.reference) if ex is not None else None
+        ref = reference_shape(ex.reference) if ex is not None and not ex.forced else None
         if ref is None:
             continue
         best = nearest(every, ref)
