@@ -62,12 +62,9 @@ def _worker_batch(isolation: str) -> sandbox.Batch:
             root = tempfile.mkdtemp(prefix="course-worker-")
             view_dir = str(view.build(Path(root) / "view", registry.exercises()))
             batch = sandbox.Batch(view_dir, root, isolation)
-            if isolation == "bwrap":
-                probe = Path(root) / "probe"
-                probe.mkdir()
-                why = sandbox.bwrap.problem(view_dir, str(probe), batch.stage)
-                if why is not None:
-                    raise RuntimeError(f"this Dask worker cannot start bubblewrap: {why}")
+            why = batch.check()
+            if why is not None:
+                raise RuntimeError(f"this Dask worker cannot grade: {why}")
             _WORKER_BATCHES[isolation] = batch
         return _WORKER_BATCHES[isolation]
 

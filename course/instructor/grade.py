@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..grader import registry
 from . import class_report, copies, executors, extract, grade_options, hidden, sandbox, stages, view
-from .batch import grade_all
+from .batch import grade_all, grader_failure
 from .guard import FileGuard
 from .plan import LessonPlan, PlanError, make_plan
 from .records import (
@@ -218,12 +218,8 @@ def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits 
             except (RuntimeError, OSError) as exc:
                 raise GradingError(f"--scheduler {scheduler}: {exc}") from None
             jobs = grader.sandboxes.slots if jobs in (None, 1) else jobs
-        elif isolation == "bwrap":
-            probe = Path(root) / "probe"
-            probe.mkdir()
-            why = sandbox.bwrap.problem(view_dir, str(probe), batch.stage)
-            if why is not None:
-                raise GradingError(why)
+        elif (why := batch.check()) is not None:
+            raise GradingError(why)
         # the first sandboxes do their imports while the lessons are planned (no learner code runs
         # before every lesson in sight is planned: a sandbox waits for its job)
         batch.warm(min(max(1, int(jobs)), len(submissions)), len(submissions))
@@ -238,6 +234,8 @@ def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits 
             store.bind(seed, _digest(sorted(solutions.glob("*.ipynb")), contents=True),
                        _digest([hidden_file] if hidden_file else [], contents=True), isolation, limits, lesson)
         works = grade_all(grader, submissions, jobs, progress, store, out)
+        if (why := grader_failure(works)) is not None:
+            raise GradingError(why)
         mark_copies(works, on_copy)
         seconds = time.monotonic() - start
     finally:
