@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from ..grader import registry
-from . import class_report, copies, executors, extract, grade_options, hidden, sandbox, stages, view
+from . import class_report, copies, executors, extract, grade_options, hidden, quoting, sandbox, stages, view
 from .batch import grade_all, grader_failure
 from .guard import FileGuard
 from .plan import LessonPlan, PlanError, make_plan
@@ -158,7 +158,8 @@ def _prepare(grader: Grader, submissions, lesson) -> list:
                     if lesson is not None:
                         raise
                     failed.append(exc)  # the reason is the instructor's (it may name hidden cases)
-                    print(f"course grade: warning: lesson {name} cannot be graded: {exc}", file=sys.stderr)
+                    print(quoting.terminal(f"course grade: warning: lesson {name} cannot be graded: {exc}", 2000),
+                          file=sys.stderr)
                     grader.plans[name] = f"lesson {name} cannot be graded here (the grader's output says why)"
     if lesson:
         grader.plan(lesson)
@@ -362,12 +363,12 @@ def run_command(args) -> int:
                                    seed=args.seed, progress=not args.no_progress, isolation=args.isolation,
                                    on_copy=args.on_copy, scheduler=args.scheduler, out=out, resume=args.resume)
     except (GradingError, hidden.HiddenError) as exc:
-        print(f"course grade: error: {exc}", file=sys.stderr)
+        print(quoting.terminal(f"course grade: error: {exc}", 4000), file=sys.stderr)
         return 2
     written = outputs.write_all(out, grades, info, formats)
     print(outputs.summary(grades, info, written))
     for line in plan.apply(out) + class_report.headline_from(out):
-        print(line)
+        print(quoting.terminal(line, 2000))
     return 0
 
 

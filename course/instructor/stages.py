@@ -178,7 +178,7 @@ def _compare(ex, ts, outcomes: list) -> Result:
             results.append(compare_case(ex, i, case, out, ref))
         except Exception as exc:  # outputs of a shape or kind the comparison cannot read
             results.append(CaseResult(i, case.note, False, [Diagnosis(
-                "unreadable", f"Your result could not be compared ({type(exc).__name__}: {str(exc)[:200]}).")]))
+                "unreadable", f"Your result could not be compared ({type(exc).__name__}).")]))
     return Result(ex.id, ex.title, ex.lesson, ex.points, results, ex.hints, ts.seed)
 
 
