@@ -17,8 +17,8 @@ import statistics
 from course.grader import registry
 from course.grader.cases import cases
 from course.grader.grading import grade_outcomes
-from course.grader.runner import run
-from course.instructor.plan import SEEDS_PER_SET, set_seeds
+from course.grader.run.runner import run
+from course.instructor.pipeline.plan import SEEDS_PER_SET, set_seeds
 
 
 def fraction(ex, fn, seed: int, n_seeds: int) -> float:

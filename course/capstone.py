@@ -17,7 +17,7 @@ The learner writes the same two things in lesson 19, with their own code:
   validation loss (restoring the best parameters) and within ``time_budget`` seconds; ``history``
   is the list of training losses, one per epoch.
 
-Graded in lesson 19 by :mod:`course.grader.training_protocol`: a gradient check of
+Graded in lesson 19 by :mod:`course.grader.run.training_protocol`: a gradient check of
 ``loss_and_grads`` against finite differences of the learner's own loss, and the accuracy on the
 digits test split of the network ``train`` returns, with probes for the usual failures.
 """

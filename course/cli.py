@@ -21,11 +21,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "progress": ("course.progress", "show your passed exercises and scores per lesson"),
     "lite": ("course.lite", "build the course as a static JupyterLite site (runs in the browser)"),
     "grade": ("course.instructor.grade", "grade a class's notebooks into a gradebook (instructors)"),
-    "report": ("course.instructor.class_report", "what the class got wrong, and who: an HTML page and a CSV"),
-    "collect": ("course.instructor.collect", "unpack an LMS bulk download (Canvas, Moodle) into one notebook each"),
-    "manual": ("course.instructor.manual", "hand-graded answers: collect them per question, merge the scores"),
-    "release": ("course.instructor.release", "build the learners' copy of the course (no solutions)"),
-    "gradescope": ("course.instructor.gradescope_zip", "build the Gradescope autograder zip"),
+    "report": ("course.instructor.course_admin.class_report",
+               "what the class got wrong, and who: an HTML page and a CSV"),
+    "collect": ("course.instructor.course_admin.collect",
+                "unpack an LMS bulk download (Canvas, Moodle) into one notebook each"),
+    "manual": ("course.instructor.course_admin.manual",
+               "hand-graded answers: collect them per question, merge the scores"),
+    "release": ("course.instructor.course_admin.release", "build the learners' copy of the course (no solutions)"),
+    "gradescope": ("course.instructor.course_admin.gradescope_zip", "build the Gradescope autograder zip"),
 }
 
 

@@ -8,12 +8,13 @@ import pytest
 
 from course.grader import get
 from course.grader.cases import Case, cases
-from course.grader.compare import compare, compare_case
-from course.grader.diagnoses import entries
-from course.grader.outcome import ErrorInfo, Outcome
-from course.grader.output_compare import compare_value, count_message
-from course.grader.runner import run, run_reference
-from course.grader.values import close, fmt_shape, index_text, num, preview
+from course.grader.compare.core import compare, compare_case
+from course.grader.compare.diagnoses import entries
+from course.grader.compare.output_compare import compare_value, count_message
+from course.grader.models.reference import run_reference
+from course.grader.run.outcome import ErrorInfo, Outcome
+from course.grader.run.runner import run
+from course.grader.run.values import close, fmt_shape, index_text, num, preview
 
 
 def _setup(exercise_id):
@@ -33,8 +34,7 @@ def test_compare_runs_no_code(monkeypatch):
     ex, case_list, refs = _setup("layers.linear_backward")
     wrong = ex.variants[0]
     outs = [Outcome(outputs=r.extra["variants"][wrong.name]) for r in refs]
-    import course.grader.protocols as protocols
-    import course.grader.runner as runner
+    from course.grader.run import protocols, runner  # (course.grader.run is also the run function)
 
     def boom(*a, **k):
         raise AssertionError("compare ran code")

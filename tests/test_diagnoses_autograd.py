@@ -1,4 +1,4 @@
-"""Autograd diagnoses by designed graphs (course.grader.autograd_faults, probes.value_probe): a
+"""Autograd diagnoses by designed graphs (course.grader.compare.faults.autograd, probes.value_probe): a
 learner's Value with one fault planted; the message names the op and the fault."""
 
 import math

@@ -1,4 +1,4 @@
-"""The engine's rules (course.grader.engine, report.findings): a factor only where it means
+"""The engine's rules (course.grader.compare.engine, report.findings): a factor only where it means
 something, messages per case, no contradictions on one case, an explanation that fits every
 case wins, and forged probe data cannot crash the compare phase."""
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from course.grader import cases, check, get, grade_outcomes, run
-from course.grader.engine import reconcile, settle
-from course.grader.findings import CaseResult, Diagnosis
+from course.grader.compare.engine import reconcile, settle
+from course.grader.compare.findings import CaseResult, Diagnosis
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Optimizer and schedule diagnoses from probes (course.grader.probes, candidates, faults): each
+"""Optimizer and schedule diagnoses from probes (course.grader.run.probes, candidates, faults): each
 test plants one fault in a fresh update or schedule and checks the message names the term."""
 
 import math
@@ -101,7 +101,7 @@ def test_adagrad_lr_decay_off_by_one():
 
 def test_probe_results_travel_as_plain_data(tmp_path):
     """Run phase here, wire format (as from the sandbox), compare phase there: the probes survive."""
-    from course.instructor import wire
+    from course.instructor.sandbox.inside import wire
 
     ex = get("optim.adam")
     case_list = cases(ex, 0)

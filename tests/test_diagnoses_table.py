@@ -1,4 +1,4 @@
-"""The diagnosis table (course.grader.diagnoses): its invariants, and that the compare phase walks
+"""The diagnosis table (course.grader.compare.diagnoses): its invariants, and that the compare phase walks
 it and nothing else (an entry added to the table is called; its order decides)."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-from course.grader import check, diagnoses
-from course.grader.diagnoses import CASE_PHASES, OUTPUT_PHASES, PHASES, TABLE, Entry, entries
-from course.grader.findings import Diagnosis
+from course.grader import check
+from course.grader.compare import diagnoses
+from course.grader.compare.diagnoses import CASE_PHASES, OUTPUT_PHASES, PHASES, TABLE, Entry, entries
+from course.grader.compare.findings import Diagnosis
 
 
 def test_entries_of_a_phase_stay_together_and_phases_come_in_order():
@@ -33,7 +34,7 @@ def test_the_table_documents_itself():
         by_name.setdefault(e.name, []).append(e.says)
     assert diagnoses.names() == list(by_name)
     assert all(all(len(text) > 10 for text in says) for says in by_name.values())
-    compare = sys.modules["course.grader.compare"]
+    compare = sys.modules["course.grader.compare.core"]
     assert "diagnoses.names()" in compare.__doc__
 
 

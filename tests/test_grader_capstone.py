@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from course.capstone import Network, train
-from course.grader import cases, check, compare, get, reference_outcomes, run
+from course.grader import cases, check, get, reference_outcomes, run
+from course.grader.compare import core as compare
 from course.layers import batchnorm_forward, dropout_forward, linear_forward, relu_forward
 
 
@@ -187,7 +188,7 @@ def test_malformed_returns_are_explained():
 
 
 def test_outcomes_cross_the_sandbox_wire_and_give_the_same_verdict(tmp_path):
-    from course.instructor import wire
+    from course.instructor.sandbox.inside import wire
 
     ex = get("capstone.train")
     case_list = cases(ex, 0)
@@ -207,7 +208,7 @@ def test_outcomes_cross_the_sandbox_wire_and_give_the_same_verdict(tmp_path):
 
 
 def test_hostile_outcome_data_fails_the_case_without_crashing():
-    from course.grader.runner import Outcome
+    from course.grader.run.runner import Outcome
 
     ex = get("capstone.train")
     case_list = cases(ex, 0)

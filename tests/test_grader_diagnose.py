@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from course.grader import check, get
-from course.grader.compare import DIAGNOSES
-from course.grader.runner import capture
+from course.grader.compare.core import DIAGNOSES
+from course.grader.run.runner import capture
 from course.layers import linear_forward, relu_forward, sigmoid_forward
 from course.optim import adam, adamw
 
@@ -312,7 +312,7 @@ def test_exception_shows_learner_frame_only():
 
 
 def test_capture_hides_grader_frames():
-    from course.grader import runner
+    from course.grader.run import runner
 
     def learner():
         raise KeyError("k")
@@ -502,7 +502,7 @@ def test_value_backward_blames_ops():
 
 
 def test_diagnosis_table_is_documented():
-    from course.grader import diagnoses
+    from course.grader.compare import diagnoses
 
     for name in DIAGNOSES:  # the per-output view of the table
         assert name in diagnoses.names()
@@ -513,7 +513,7 @@ def test_variants_match_dict_and_nested_outputs():
     """A variant whose outputs are dicts (e.g. gradients by parameter name) is matched key by key."""
     import numpy as np
 
-    from course.grader.case_checks import matches as _matches
+    from course.grader.compare.case_checks import matches as _matches
     from course.grader.registry import Exercise
 
     ex = Exercise(id="demo.dicts", lesson="03_backprop", title="demo", reference=lambda: None,

@@ -87,7 +87,7 @@ def test_result_in_a_variable_shows_when_asked(executed):
 def test_learner_traceback(executed):
     html = _html(executed.cells[7].outputs)[0]
     assert "tanh_forward" in html and "raised ValueError" in html
-    assert "grader/runner.py" not in html
+    assert "grader/run/runner.py" not in html
 
 
 def test_optimizer_plot(executed):

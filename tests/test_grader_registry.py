@@ -18,7 +18,7 @@ from course.grader import (
     run,
 )
 from course.grader import registry as _registry
-from course.grader.runner import run_case
+from course.grader.run.runner import run_case
 
 
 @pytest.fixture(autouse=True)
@@ -210,7 +210,7 @@ def test_lessons_are_derived_from_the_solutions_and_the_exercises(monkeypatch, t
 
 
 def test_a_protocol_with_the_old_judge_hook_is_refused():
-    from course.grader.protocols import Call
+    from course.grader.run.protocols import Call
 
     class Old(Call):
         def judge(self, ctx):

@@ -106,8 +106,50 @@ def test_the_grader_phases_are_layered():
                 reach(n, seen)
         return seen
 
-    assert not reach("course.grader.cases") & {"course.grader.registry", "course.grader.runner"}
-    assert "course.grader.compare" not in reach("course.grader.runner")
-    assert not reach("course.grader.compare") & {"course.grader.runner", "course.grader.protocols",
-                                                 "course.grader.calling"}
+    assert not reach("course.grader.cases") & {"course.grader.registry", "course.grader.run.runner"}
+    assert "course.grader.compare" not in reach("course.grader.run.runner")
+    assert not reach("course.grader.compare") & {"course.grader.run.runner", "course.grader.run.protocols",
+                                                 "course.grader.run.calling"}
     assert "course.progress" not in reach("course.grader")
+
+
+def _reach(g, m, seen=None):
+    seen = set() if seen is None else seen
+    for n in g.get(m, ()):
+        if n not in seen and n not in _parents(m):
+            seen.add(n)
+            _reach(g, n, seen)
+    return seen
+
+
+def _under(graph, package):
+    return sorted(m for m in graph if m == package or m.startswith(package + "."))
+
+
+def test_the_run_folder_imports_nothing_from_compare_topics_or_the_bug_models():
+    """course/grader/run/ is what the sandbox holds: no module in it reaches, by any import (also
+    inside functions), the compare phase, the topics (they hold the references) or the models."""
+    g = import_graph()
+    run = _under(g, "course.grader.run")
+    assert {"course.grader.run.runner", "course.grader.run.protocols"} <= set(run)
+    forbidden = ("course.grader.compare", "course.grader.topics", "course.grader.models")
+    for m in run:
+        bad = sorted(n for n in _reach(g, m) if n.startswith(forbidden))
+        assert not bad, f"{m} imports {', '.join(bad)}: the run phase must not need the grader's side"
+
+
+def test_what_runs_in_the_sandbox_imports_only_the_grading_view():
+    """The run folder and instructor/sandbox/inside reach only modules the grading view holds."""
+    from course.instructor.sandbox import view
+
+    g, held = import_graph(), view.modules()
+    inside = _under(g, "course.grader.run") + _under(g, "course.instructor.sandbox.inside")
+    assert inside and set(inside) <= held
+    for m in inside:
+        missing = sorted(n for n in _reach(g, m) if n not in held)
+        assert not missing, f"{m} imports {', '.join(missing)}, which the grading view does not hold"
+
+
+def test_the_layering_check_sees_a_forbidden_import():
+    g = {"course.grader.run.a": {"course.grader.run.b"}, "course.grader.run.b": {"course.grader.compare.core"}}
+    assert "course.grader.compare.core" in _reach(g, "course.grader.run.a")

@@ -8,7 +8,7 @@ submission per bullet of the issue:
 Must not raise a grade
   - ``edited_checks``: check cells deleted, and one edited to check a correct lambda instead.
   - ``redefined_check``: ``def check(...)`` that prints PASSED.
-  - ``patched_grader``: ``course.grader.runner.run = ...`` using the reference (graded 0, "modifies the grader").
+  - ``patched_grader``: ``course.grader.run.runner.run = ...`` using the reference (graded 0, "modifies the grader").
   - ``patched_grader_exec``: the same patch hidden in ``exec`` (there is no reference in the sandbox).
   - ``patched_numpy``: ``np.allclose = lambda *a, **k: True`` and friends.
   - ``imports_reference``: ``from course.grader.topics.numpy_basics import add_bias``.
@@ -49,9 +49,9 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.xdist_group("instructor")]  # m
 
 
 def _bwrap_problem():
-    from course.instructor import bwrap
+    from course.instructor.sandbox import bwrap
 
-    return subprocess.run([sys.executable, "-m", "course.instructor.bwrap"], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "course.instructor.sandbox.bwrap"], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
                           ).stdout.strip() if bwrap.binary() else "no bwrap binary"
 
@@ -135,13 +135,13 @@ def submissions() -> dict:
             *interleave(WRONG)[1:],
         ]),
         "patched_grader": notebook([
-            IMPORTS + "import course.grader.runner as R\n_run = R.run\n"
+            IMPORTS + "import course.grader.run.runner as R\n_run = R.run\n"
             "R.run = lambda ex, fn, cs, forward=None: _run(ex, ex.reference, cs)\n",
             *WRONG,
         ]),
         "patched_grader_exec": notebook([
             IMPORTS,
-            "exec('import course.grader.runner as R\\n_rc = R.run_case\\n_r = R.run\\n"
+            "exec('import course.grader.run.runner as R\\n_rc = R.run_case\\n_r = R.run\\n"
             "R.run_case = lambda ex, fn, case, options=None: _rc(ex, getattr(ex, \"refer\" + \"ence\"), case, {})\\n"
             "R.run = lambda ex, fn, cs, forward=None: _r(ex, getattr(ex, \"refer\" + \"ence\"), cs)\\n')",
             *WRONG,
@@ -477,7 +477,7 @@ def test_real_learner_notebooks_grade_zero_not_attempted(real, lesson):
 
 def test_outcome_values_are_not_unpickled(tmp_path):
     """The wire format refuses pickled (object) arrays even when a kernel writes them."""
-    from course.instructor import wire
+    from course.instructor.sandbox.inside import wire
 
     np.save(tmp_path / "x.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     arrays = tmp_path / "o.arrays"

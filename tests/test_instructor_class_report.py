@@ -1,8 +1,8 @@
-"""The class report (course.instructor.class_report) on a small hand-made grades.json."""
+"""The class report (course.instructor.course_admin.class_report) on a small hand-made grades.json."""
 
 import json
 
-from course.instructor.class_report import summarise, time_to_pass, write_report
+from course.instructor.course_admin.class_report import summarise, time_to_pass, write_report
 
 
 def _sub(name, status, diagnoses=(), error=None):

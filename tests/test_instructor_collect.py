@@ -1,10 +1,10 @@
-"""Unpacking LMS bulk downloads (course.instructor.collect)."""
+"""Unpacking LMS bulk downloads (course.instructor.course_admin.collect)."""
 
 import zipfile
 
 import pytest
 
-from course.instructor.collect import collect, parse_name, read_manifest
+from course.instructor.course_admin.collect import collect, parse_name, read_manifest
 
 
 @pytest.mark.parametrize("member, lms, name, lms_id, late, rev", [

@@ -1,4 +1,4 @@
-"""Executors (course.instructor.executors): a task that kills its Dask worker every time comes back
+"""Executors (course.instructor.pipeline.executors): a task that kills its Dask worker every time comes back
 as a crashed sandbox after two deaths, not retried forever, and the cluster goes on."""
 
 import os
@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from course.instructor.executors import DaskSandboxes
-from course.instructor.sandbox import Limits
+from course.instructor.pipeline.executors import DaskSandboxes
+from course.instructor.sandbox.host import Limits
 
 
 def _kills_its_worker(cells, tasks, limits, isolation):
@@ -15,7 +15,7 @@ def _kills_its_worker(cells, tasks, limits, isolation):
 
 
 def _echo(cells, tasks, limits, isolation):
-    from course.instructor.sandbox import SandboxResult
+    from course.instructor.sandbox.host import SandboxResult
 
     return SandboxResult(status="ok", log=f"{len(cells)} cells, {isolation}")
 

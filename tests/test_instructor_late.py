@@ -1,10 +1,10 @@
-"""Late policies, deadlines and extensions (course.instructor.late)."""
+"""Late policies, deadlines and extensions (course.instructor.course_admin.late)."""
 
 import datetime as dt
 
 import pytest
 
-from course.instructor.late import assess, parse_deadline, parse_policy, read_extensions
+from course.instructor.course_admin.late import assess, parse_deadline, parse_policy, read_extensions
 
 D = dt.datetime(2026, 12, 1, 23, 59)
 

@@ -43,7 +43,7 @@ def test_secret_seed_is_kept_never_shown_and_resume_grades_only_what_changed(tmp
     again, info2 = grade_batch([subs], out=out, jobs=2, progress=False)
     assert info["seed"] == info2["seed"] and _scores(first) == _scores(again)  # regrading: same scores
     assert json.loads((out / ".course" / "secret.json").read_text())["secret"] == secret
-    from course.instructor import outputs
+    from course.instructor.pipeline import outputs
 
     outputs.write_all(out, again, info2, ["csv", "json"])
     for page in (out / "feedback").glob("*.md"):

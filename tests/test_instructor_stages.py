@@ -1,4 +1,4 @@
-"""The grading stages one by one, on data, without a sandbox (course.instructor.stages)."""
+"""The grading stages one by one, on data, without a sandbox (course.instructor.pipeline.stages)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import pytest
 from nbformat import v4
 
 from course.grader import get
-from course.grader.runner import ErrorInfo, Outcome
-from course.instructor import hidden, plan, sandbox, stages
-from course.instructor.records import SubmissionGrade
+from course.grader.run.runner import ErrorInfo, Outcome
+from course.instructor.pipeline import hidden, plan, stages
+from course.instructor.pipeline.records import SubmissionGrade
+from course.instructor.sandbox import host as sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 LESSON = "00_getting_started"
@@ -48,7 +49,7 @@ def test_lesson_stops_at_a_mismatch_and_an_empty_notebook(tmp_path, lesson_plan)
 
 
 def test_scan_stops_at_a_write_into_the_grader_and_flags_a_copy(tmp_path, lesson_plan):
-    w = _work(tmp_path, ["import course.grader.runner as R\nR.run = None"], lesson_plan)
+    w = _work(tmp_path, ["import course.grader.run.runner as R\nR.run = None"], lesson_plan)
     assert stages.read(w) and stages.lesson(w) and stages.scan(w) is False and w.sub.status == "tampering"
 
 

@@ -13,9 +13,9 @@ import pytest
 from nbformat import v4
 
 from course.grader import cases, exercises, get, run
-from course.grader.runner import ErrorInfo, Opaque, Outcome
-from course.instructor import extract, hidden, outputs, wire
-from course.instructor.records import (
+from course.grader.run.runner import ErrorInfo, Opaque, Outcome
+from course.instructor.pipeline import extract, hidden, outputs
+from course.instructor.pipeline.records import (
     ExerciseGrade,
     GradingError,
     SetGrade,
@@ -23,7 +23,8 @@ from course.instructor.records import (
     collect_submissions,
     read_notebook,
 )
-from course.instructor.stages import _compare
+from course.instructor.pipeline.stages import _compare
+from course.instructor.sandbox.inside import wire
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -112,7 +113,7 @@ def test_wire_rejects_object_arrays_links_fifos_and_deep_nesting(tmp_path):
 
 
 def test_malformed_outcomes_fail_their_case_not_the_batch():
-    from course.instructor.plan import TestSet
+    from course.instructor.pipeline.plan import TestSet
 
     ex = get("numpy.add_bias")
     case_list = cases(ex, 1)
@@ -204,9 +205,9 @@ def test_scan_is_quiet_for_honest_code_and_the_real_lessons():
 
 
 def test_scan_finds_writes_into_the_grader_and_remarks():
-    f = _scan(["import course.grader.runner as R\nR.run = None", "import numpy as np\nnp.allclose = 1",
+    f = _scan(["import course.grader.run.runner as R\nR.run = None", "import numpy as np\nnp.allclose = 1",
                "exec('1')", "setattr(course.grader, 'check', 1)", "get('x').reference", "import sys\nsys.setprofile(None)"])
-    assert len(f.tampering) == 4 and any("course.grader.runner.run" in t for t in f.tampering)
+    assert len(f.tampering) == 4 and any("course.grader.run.runner.run" in t for t in f.tampering)
     assert any("monkeypatches `numpy.allclose`" in r for r in f.remarks)
     assert any("exec" in r for r in f.remarks)
 
@@ -306,3 +307,41 @@ def test_feedback_for_an_unattempted_exercise_is_one_line_not_a_traceback_per_ca
     page = outputs.feedback_markdown(g, {"seed": 4})
     assert "not attempted yet" in page
     assert "Traceback" not in page and "case 1" not in page
+
+
+def test_a_record_written_before_the_folders_loads_under_the_new_module_names(tmp_path, monkeypatch):
+    """``--resume`` over an output folder graded before the grader's modules moved into folders:
+    the old module names in a record's pickle are read as the new ones (store.RENAMED)."""
+    import pickle
+    import sys
+
+    from course.grader.compare import findings
+    from course.grader.run import outcome
+    from course.instructor.pipeline import records
+    from course.instructor.pipeline.store import RENAMED, Store
+
+    nb = tmp_path / "a.ipynb"
+    nb.write_text("{}")
+    grade = records.SubmissionGrade("ada", str(nb))
+    ex = records.ExerciseGrade("02_x.y", "x", 1.0, 0.0, "failed", notes=[findings.Diagnosis("shape", "Your x is (2,)")])
+    ex.sets.append(records.SetGrade("seed", False, "visible", 1, 1))
+    grade.exercises["02_x.y"] = ex
+    grade.notes.append(outcome.ErrorInfo("exception", "E", "m"))
+    old = {v: k for k, v in RENAMED.items()}
+    for mod in (records, findings, outcome):
+        monkeypatch.setitem(sys.modules, old[mod.__name__], mod)
+        for cls in (records.SubmissionGrade, records.ExerciseGrade, records.SetGrade, findings.Diagnosis,
+                    outcome.ErrorInfo):
+            if cls.__module__ == mod.__name__:
+                monkeypatch.setattr(cls, "__module__", old[mod.__name__])
+    data = pickle.dumps(grade)
+    monkeypatch.undo()
+    assert all(name.encode() in data for name in old.values())
+    store = Store(tmp_path / "out", resume=True)
+    (store.records / f"{store.key('ada', nb)}.pkl").write_bytes(data)
+    back = store.load("ada", nb)
+    assert isinstance(back, records.SubmissionGrade) and back.name == "ada"
+    assert back.exercises["02_x.y"].notes[0] == findings.Diagnosis("shape", "Your x is (2,)")
+    assert back.notes[0] == outcome.ErrorInfo("exception", "E", "m")
+    (store.records / f"{store.key('ada', nb)}.pkl").write_bytes(data.replace(b"course.grader.findings", b"course.grader.findingz"))
+    assert store.load("ada", nb) is None  # unreadable: graded again

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from course.grader.runner import fd_gradient
+from course.grader.run.runner import fd_gradient
 from course.layers import prelu_backward, prelu_forward
 
 

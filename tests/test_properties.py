@@ -14,7 +14,7 @@ from strategies import HYPERPARAMETERS, batch, batch_and_dout, linear_inputs, ma
 
 from course import layers as L
 from course import losses, optim
-from course.grader.calling import fd_gradient
+from course.grader.run.calling import fd_gradient
 
 RTOL, ATOL = 1e-5, 1e-7  # central differences at h = 1e-6 on values in [-3, 3]: ~1e-9 relative
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from course.grader import check
-from course.grader.findings import CaseResult, Diagnosis
-from course.grader.outcome import ErrorInfo
+from course.grader.compare.findings import CaseResult, Diagnosis
 from course.grader.report import Result, case_json, diagnosis_json, render_html, render_text, result_json
+from course.grader.run.outcome import ErrorInfo
 from course.layers import relu_forward
 
 

@@ -1,15 +1,16 @@
-"""course.grader.runner, .protocols and .calling: the run phase turns every call into plain data."""
+"""course.grader.run.runner, .protocols and .calling: the run phase turns every call into plain data."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from course.grader import get
-from course.grader.calling import LearnerMistake, call_learner, capture, fd_gradient, plain
 from course.grader.cases import Case, cases
-from course.grader.outcome import Opaque
-from course.grader.protocols import Backward, Call, Sweep
-from course.grader.runner import run, run_case, run_reference, run_variants
+from course.grader.models.reference import run_reference, run_variants
+from course.grader.run.calling import LearnerMistake, call_learner, capture, fd_gradient, plain
+from course.grader.run.outcome import Opaque
+from course.grader.run.protocols import Backward, Call, Sweep
+from course.grader.run.runner import run, run_case
 from course.layers import relu_forward
 
 

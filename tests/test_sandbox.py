@@ -100,7 +100,7 @@ ATTACKS = {
         "raise RuntimeError('PROCS ' + str(len([p for p in os.listdir('/proc') if p.isdigit()])) + ' ' + text[:3000])\n"
     ),
     "patch_runner": (
-        "exec('import course.grader.runner as R\\n_r = R.run\\n'\n"
+        "exec('import course.grader.run.runner as R\\n_r = R.run\\n'\n"
         "     'R.run = lambda ex, fn, cs, forward=None: [R.Outcome(outputs=getattr(ex, \"refer\" + \"ence\")(*c.args))'\n"
         "     ' for c in cs]\\n')\n"
     ),
@@ -284,7 +284,7 @@ def _grade_command(user: str, root: Path, args: list) -> list:
         return py
     import tempfile
 
-    from course.instructor import bwrap
+    from course.instructor.sandbox import bwrap
 
     stage = tempfile.mkdtemp(prefix="course-test-stage-")  # outside the folders it makes reachable
     return bwrap._as_nobody(py, [*bwrap.python_paths(), str(REPO), str(root)], stage)

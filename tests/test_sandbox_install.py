@@ -107,7 +107,7 @@ def _grade(venv: Path, root: Path, subs: Path) -> dict:
     details = json.loads((out / "grades.json").read_text())
     probe = subprocess.run([str(venv / "bin" / "python"), "-c",
                             "import sys, tempfile, os, subprocess\n"
-                            "from course.instructor import bwrap, view\n"
+                            "from course.instructor.sandbox import bwrap, view\n"
                             "from course.grader import registry\n"
                             "d = tempfile.mkdtemp(dir='/var/tmp'); os.chmod(d, 0o755)\n"
                             "v = str(view.build(os.path.join(d, 'v'), registry.exercises()))\n"

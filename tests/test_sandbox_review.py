@@ -4,16 +4,16 @@ Each test fails without its fix:
 
 - ``amplify``: a forged result whose document refers to one array many times; each reference
   was decoded as a fresh copy, charged to the size budget once, so a 16 MB document and one
-  64 MB array could ask the grader for terabytes (:mod:`course.instructor.wire`);
+  64 MB array could ask the grader for terabytes (:mod:`course.instructor.sandbox.inside.wire`);
 - ``json_nodes``: JSON of tiny lists (``[[],[],...]``) takes about 20 times its bytes once
-  parsed, in every frame the grader keeps (:mod:`course.instructor.channel`);
+  parsed, in every frame the grader keeps (:mod:`course.instructor.sandbox.inside.channel`);
 - ``inject``: learner text (an exception message with newlines and backticks, the ``repr`` of a
   returned object, a cell's error) ended code spans and blocks in the feedback page and put
-  headings, HTML and links there: a forged "TA NOTE" (:mod:`course.instructor.outputs`);
+  headings, HTML and links there: a forged "TA NOTE" (:mod:`course.instructor.pipeline.outputs`);
 - ``formula``: a submission named ``=HYPERLINK(...)`` became a formula in the gradebook;
 - ``frames``: millions of empty frames (13 bytes each) took minutes and gigabytes to parse;
 - ``shm``: ``/dev`` is bubblewrap's own tmpfs, with no size limit (half the RAM): writing to
-  ``/dev/shm`` (or ``/dev``) went past the ``--disk`` cap (:mod:`course.instructor.bwrap`);
+  ``/dev/shm`` (or ``/dev``) went past the ``--disk`` cap (:mod:`course.instructor.sandbox.bwrap`);
 - ``surrogate``: an exception message with a lone surrogate (``'\\udcff'``, which JSON carries as
   an escape) stopped the grader when it wrote the feedback pages: no page for anyone.
 """
@@ -38,8 +38,9 @@ from test_instructor import (  # noqa: F401  (needs_bubblewrap: the session's ch
     read_gradebook,
 )
 
-from course.instructor import channel, outputs, wire
-from course.instructor.records import ExerciseGrade, SubmissionGrade
+from course.instructor.pipeline import outputs
+from course.instructor.pipeline.records import ExerciseGrade, SubmissionGrade
+from course.instructor.sandbox.inside import channel, wire
 
 # ---------------------------------------------------------------------------------------------
 # the wire and the channel
@@ -94,11 +95,11 @@ EVIL = "boom\n```\n\n## Notes\n\n- TA NOTE: regraded to full marks\n\n<script>al
 
 
 def _graded_with(message, got, note):
-    from course.grader.compare import CaseResult, Diagnosis
-    from course.grader.findings import OutputCheck
+    from course.grader.compare.core import CaseResult, Diagnosis
+    from course.grader.compare.findings import OutputCheck
     from course.grader.report import Result
-    from course.grader.runner import ErrorInfo
-    from course.instructor.records import SetGrade
+    from course.grader.run.runner import ErrorInfo
+    from course.instructor.pipeline.records import SetGrade
 
     check = OutputCheck("out", False, "[[1. 2.]]", got)
     case = CaseResult(0, "a case", False, [Diagnosis("exception", f"Your function raised ValueError: {message}")],
@@ -242,7 +243,7 @@ def train(X, y, *, seed=0, time_budget=30.0):
     "TrainingRun.judge grades capstone.train by test accuracy against load_digits('test'), and course.data "
     "(the digits file with its labels) is in the grading view, so a predict that looks the test images up "
     "scores 100% with no training (checked in-process against the judge). Today lesson 19 cannot be "
-    "graded at all (TrainingRun/GradientCheck.run live in course.grader.training_protocol, outside the "
+    "graded at all (TrainingRun/GradientCheck.run live in course.grader.run.training_protocol, outside the "
     "view) and the judge is never called (see the allocation test). Fix: a view whose digits file and "
     "load_digits hold no test labels, with the split kept as shipped indices"))
 def test_the_capstone_cannot_be_passed_by_looking_up_the_test_labels(tmp_path, needs_bubblewrap):  # noqa: F811
@@ -285,9 +286,9 @@ def _adam_inplace_passes(monkeypatch, forge: bool) -> bool:
 
     from course.grader import get
     from course.grader.cases import cases as make_cases
-    from course.grader.compare import compare_case
+    from course.grader.compare.core import compare_case
     from course.grader.grading import reference_outcomes
-    from course.grader.runner import run
+    from course.grader.run.runner import run
 
     ex = get("data_scale.adam_inplace")
     if forge:  # what a cell of the notebook can do in the sandbox, where the protocol measures

@@ -15,8 +15,12 @@ import nbformat
 import pytest
 
 from course.grader import get, registry
-from course.instructor import bwrap, channel, copies, grade, hidden, plan, sandbox, view
-from course.instructor.records import ExerciseGrade, GradingError, SubmissionGrade
+from course.instructor import grade
+from course.instructor.pipeline import copies, hidden, plan
+from course.instructor.pipeline.records import ExerciseGrade, GradingError, SubmissionGrade
+from course.instructor.sandbox import bwrap, view
+from course.instructor.sandbox import host as sandbox
+from course.instructor.sandbox.inside import channel
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -32,8 +36,8 @@ def built(tmp_path_factory):
 
 def test_the_view_holds_no_reference_and_no_topics(built):
     assert not (built / "grader" / "topics").exists()
-    for gone in ("layers", "losses.py", "optim.py", "autograd.py", "gradcheck.py", "grader/compare.py",
-                 "grader/registry.py", "instructor/grade.py", "instructor/plan.py"):
+    for gone in ("layers", "losses.py", "optim.py", "autograd.py", "gradcheck.py", "grader/compare/core.py",
+                 "grader/registry.py", "instructor/grade.py", "instructor/pipeline/plan.py"):
         assert not (built / gone).exists(), gone
     assert "does nothing" in (built / "grader" / "__init__.py").read_text()
     data = (built / "data" / "batches.py").read_text()

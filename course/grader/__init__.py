@@ -15,20 +15,27 @@ How a check works, in three phases that can run in different processes:
 1. ``cases(exercise, seed)``: the inputs, pure data (arrays, numbers, strings, small tuples and
    dicts), from a seeded generator: the same seed gives the same cases, another seed other values.
 2. ``run(exercise, fn, cases)``: *every* call into the learner's code, turned into plain data
-   (:class:`~course.grader.runner.Outcome`: outputs, or the exception with the learner's own
+   (:class:`~course.grader.run.runner.Outcome`: outputs, or the exception with the learner's own
    traceback; which inputs were changed in place; for backwards, finite differences of the
    learner's forward; for optimizers, the whole trajectory; for a learner's ``Value`` class, the
    numbers it produced). Instructor grading runs this phase in an isolated kernel.
-   The reference's run (:func:`~course.grader.runner.run_reference`) also runs the exercise's
+   The reference's run (:func:`~course.grader.models.reference.run_reference`) also runs the exercise's
    deliberately wrong *variants*: their outputs become data too.
 3. ``compare(exercise, cases, outcomes, reference_outcomes)``: no code runs; per-case verdicts
    and named diagnoses, by walking the one ordered diagnosis table of
-   :mod:`course.grader.diagnoses` (it says how to add a diagnosis), including the variants
+   :mod:`course.grader.compare.diagnoses` (it says how to add a diagnosis), including the variants
    whose outputs the learner's match, which names the bug (e.g. ``eps_inside_sqrt``).
 4. ``report``: a :class:`~course.grader.report.Result` shows itself and turns into JSON;
    subscribers (:mod:`course.progress`) hear of every checked result.
 
 ``check`` = 1 + 2 + 3 in the learner's process, plus display and progress.
+
+The phases are folders (``course/grader/``): ``run/`` (what the sandbox holds), ``models/`` (the
+grader's bug models, run on its side), ``compare/`` (the table and the diagnosis engine), and
+``report.py``; ``cases.py``, ``registry.py`` and ``topics/`` (one module per topic: references,
+cases, variants) beside them. ``course.grader.run`` and ``course.grader.compare`` are also the
+phases' functions, so import from the folders with ``from course.grader.run import runner``
+(``import course.grader.run.runner as runner`` finds the function).
 
 Adding an exercise (instructor view) is one declaration in the topic's module under
 ``course/grader/topics/`` (a new module there is picked up automatically)::
@@ -60,7 +67,7 @@ Adding an exercise (instructor view) is one declaration in the topic's module un
         hints=("x * x or x ** 2, element by element.",),
     )
 
-Other protocols (how the function is called) live in :mod:`course.grader.protocols`:
+Other protocols (how the function is called) live in :mod:`course.grader.run.protocols`:
 ``Backward(forward)`` for ``fn(dout, cache)``, ``Trajectory(lookup)`` for optimizer updates,
 ``Sweep()`` for schedules, ``Call(inplace=..., self_fd=...)`` for in-place updates and losses.
 Tolerances default to rtol 1e-6 / atol 1e-9 for float64 (``tolerances=`` overrides per dtype).
@@ -71,13 +78,14 @@ from __future__ import annotations
 
 from . import cases as _cases
 from .cases import Case, FnRef, away_from_zero, randn, sizes
-from .compare import DIAGNOSES, CaseResult, Diagnosis, compare
-from .diagnoses import TABLE, Entry
+from .compare.core import DIAGNOSES, CaseResult, Diagnosis, compare
+from .compare.diagnoses import TABLE, Entry
 from .grading import check, grade_outcomes, reference_outcomes, subscribe
+from .models.reference import run_reference
 from .registry import Exercise, Variant, all_lessons, get, lessons, load_errors, register
 from .registry import exercises as _exercises
 from .report import Result
-from .runner import Backward, Call, Outcome, Sweep, Trajectory, run, run_reference
+from .run.runner import Backward, Call, Outcome, Sweep, Trajectory, run
 
 __all__ = [
     "check",

@@ -8,10 +8,11 @@ import os
 import sys
 
 from .cases import cases
-from .compare import compare
+from .compare.core import compare
+from .models.reference import add_reference_extras, run_reference
 from .registry import Exercise, get
 from .report import Result
-from .runner import add_reference_extras, run, run_reference
+from .run.runner import run
 
 __all__ = ["check", "reference_outcomes", "default_seed", "grade_outcomes", "subscribe", "SUBSCRIBERS"]
 

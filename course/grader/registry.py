@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .. import lessons as _lessons
-from .protocols import Call, Protocol
+from .run.protocols import Call, Protocol
 
 __all__ = ["Exercise", "Variant", "register", "get", "exercises", "lessons", "all_lessons", "load_errors"]
 
@@ -57,10 +57,10 @@ class Exercise:
     - outputs: names of the function's outputs. One name: a single value is returned. Several:
       a tuple is returned; ``None`` marks an output that is not graded (e.g. a forward's cache).
     - arg_names: names of the positional arguments (used in messages, e.g. "changed x in place").
-    - protocol: how the function is called (:mod:`course.grader.protocols`); default a plain call.
+    - protocol: how the function is called (:mod:`course.grader.run.protocols`); default a plain call.
     - tolerances: ``{dtype name: (rtol, atol)}`` overriding :data:`DEFAULT_TOLERANCES`.
 
-    Data read by entries of the diagnosis table (:mod:`course.grader.diagnoses`):
+    Data read by entries of the diagnosis table (:mod:`course.grader.compare.diagnoses`):
 
     - variants: deliberately wrong implementations that name a bug when matched ("variants").
     - diagnoses: exercise-specific diagnoses ``ctx -> Diagnosis | None`` ("exercise"); they read
@@ -146,7 +146,7 @@ def register(
             raise TypeError(
                 f"register({id!r}): protocols no longer judge or diagnose ({type(protocol).__name__}.{attr}); "
                 f"pass {'judge=fn' if attr == 'judge' else 'diagnoses=(fn,)'} to register instead, or add an "
-                "entry to the table in course/grader/diagnoses.py"
+                "entry to the table in course/grader/compare/diagnoses.py"
             )
     for v in variants:
         if not isinstance(v, Variant):

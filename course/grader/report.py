@@ -12,7 +12,7 @@ import html
 import io
 from dataclasses import dataclass, field
 
-from .findings import CaseResult, Diagnosis
+from .compare.findings import CaseResult, Diagnosis
 
 __all__ = ["Result", "result_json", "case_json", "diagnosis_json", "render_text", "render_html"]
 

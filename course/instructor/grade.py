@@ -26,11 +26,12 @@ import time
 from pathlib import Path
 
 from ..grader import registry
-from . import class_report, copies, executors, extract, grade_options, hidden, quoting, sandbox, stages, view
-from .batch import grade_all, grader_failure
-from .guard import FileGuard
-from .plan import LessonPlan, PlanError, make_plan
-from .records import (
+from . import grade_options, quoting
+from .course_admin import class_report
+from .pipeline import copies, executors, extract, hidden, stages
+from .pipeline.batch import grade_all, grader_failure
+from .pipeline.plan import LessonPlan, PlanError, make_plan
+from .pipeline.records import (
     ExerciseGrade,
     GradingError,
     SetGrade,
@@ -38,7 +39,10 @@ from .records import (
     collect_submissions,
     read_notebook,
 )
-from .store import Store
+from .pipeline.store import Store
+from .sandbox import host as sandbox
+from .sandbox import view
+from .sandbox.guard import FileGuard
 
 __all__ = [
     "GradingError",
@@ -73,7 +77,7 @@ class Grader:
         self.batch = batch
         self.plans: dict = {}
         self.guard: FileGuard | None = None
-        self.sandboxes = None  # where sandboxes run (course.instructor.executors); None: here
+        self.sandboxes = None  # where sandboxes run (course.instructor.pipeline.executors); None: here
         self._lock = threading.RLock()
         self.known = sorted(p.stem for p in self.solutions.glob("*.ipynb")) if self.solutions.is_dir() else []
 
@@ -178,11 +182,11 @@ def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits 
     Raises :class:`GradingError` when the grader itself cannot run.
 
     scheduler: a Dask scheduler address, ``Client`` or cluster object: the sandboxes then run on
-    its workers (:mod:`course.instructor.executors`); ``None``: here, ``jobs`` at a time.
+    its workers (:mod:`course.instructor.pipeline.executors`); ``None``: here, ``jobs`` at a time.
     out: the output folder: the assignment's secret seed is kept there (when ``seed`` is None),
     each submission's record is saved the moment it is graded and ``gradebook.csv`` rewritten;
     with ``resume`` the submissions already recorded there are not graded again
-    (:mod:`course.instructor.store`)."""
+    (:mod:`course.instructor.pipeline.store`)."""
     if isolation not in sandbox.ISOLATIONS:
         raise GradingError(f"--isolation: {isolation!r} is not one of {', '.join(sandbox.ISOLATIONS)}")
     if on_copy not in ON_COPY:
@@ -290,7 +294,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--memory", type=int, default=4096, metavar="MB",
                         help="address-space limit per process of a submission, in MB (default 4096; 0: none)")
     parser.add_argument("--hidden", default=None, metavar="FILE",
-                        help="hidden tests (JSON, see course.instructor.hidden)")
+                        help="hidden tests (JSON, see course.instructor.pipeline.hidden)")
     parser.add_argument("--lesson", default=None, metavar="NN_topic",
                         help="the lesson expected; notebooks of another lesson are recorded as a lesson mismatch")
     parser.add_argument("--seed", type=int, default=None, metavar="N",
@@ -325,7 +329,7 @@ def limits_from(args) -> sandbox.Limits:
 
 
 def run_command(args) -> int:
-    from . import outputs
+    from .pipeline import outputs
 
     formats = [f.strip() for f in str(args.format).split(",") if f.strip()]
     bad = [f for f in formats if f not in FORMATS]

@@ -1,13 +1,13 @@
 """The options of ``course grade`` for late work and hand-graded answers, checked before any
-grading starts and applied to the outputs after it (:mod:`course.instructor.adjust`)."""
+grading starts and applied to the outputs after it (:mod:`course.instructor.course_admin.adjust`)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from . import adjust, late, manual
-from .collect import read_manifest
+from .course_admin import adjust, late, manual
+from .course_admin.collect import read_manifest
 
 __all__ = ["add_arguments", "Plan"]
 
@@ -15,7 +15,8 @@ __all__ = ["add_arguments", "Plan"]
 def add_arguments(parser) -> None:
     """``--deadline``, ``--extensions``, ``--late-policy`` and ``--manual`` for ``course grade``."""
     g = parser.add_argument_group("late work and hand-graded answers")
-    g.add_argument("--deadline", metavar="ISO", help="the deadline, e.g. 2026-12-01T23:59 (see course.instructor.late)")
+    g.add_argument("--deadline", metavar="ISO",
+                   help="the deadline, e.g. 2026-12-01T23:59 (see course.instructor.course_admin.late)")
     g.add_argument("--extensions", metavar="CSV", help="per-learner extensions (columns learner, extension)")
     g.add_argument("--late-policy", default="none", metavar="POLICY",
                    help="none (default), per-day:PERCENT or zero-after:HOURS, optionally ,grace:MINUTES")

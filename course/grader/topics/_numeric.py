@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..diagnoses import entries
-from ..output_compare import compare_outputs
+from ..compare.diagnoses import entries
+from ..compare.output_compare import compare_outputs
 
 
 def _floats(x):

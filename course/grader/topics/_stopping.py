@@ -1,5 +1,5 @@
 """Early stopping's grading: the cases and wrong classes (variants) of ``regularization.early_stopping``
-(the protocol, :class:`~course.grader.lesson_protocols.StoppingRun`, runs a class on validation values)."""
+(the protocol, :class:`~course.grader.run.lesson_protocols.StoppingRun`, runs a class on validation values)."""
 
 from __future__ import annotations
 

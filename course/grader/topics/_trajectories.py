@@ -8,7 +8,7 @@ import numpy as np
 from ... import functions as _functions
 from ...functions import Bowl as _Bowl  # in course.functions: the sandbox needs it too
 from ..cases import Case
-from ..runner import Trajectory
+from ..run.runner import Trajectory
 
 STEPS = 20
 

@@ -19,7 +19,7 @@ from ...layers.attention import (
 from ...layers.transformer import BLOCK_PARAMS, transformer_block_backward, transformer_block_forward
 from ..cases import Case, randn, sizes
 from ..registry import Variant, register
-from ..runner import Backward
+from ..run.runner import Backward
 
 LESSON = "17_attention"
 

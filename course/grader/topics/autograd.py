@@ -14,9 +14,9 @@ import numpy as np
 
 from ...autograd import Value, topological_order
 from ..cases import Case
-from ..findings import Diagnosis, OutputCheck
+from ..compare.findings import Diagnosis, OutputCheck
 from ..registry import Variant, register
-from ..topic_protocols import EXPRESSIONS, TopoOrder, ValueBackward, ValueOp
+from ..run.topic_protocols import EXPRESSIONS, TopoOrder, ValueBackward, ValueOp
 
 LESSON = "02_chain_rule"
 

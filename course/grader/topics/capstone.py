@@ -4,7 +4,7 @@
 ``loss_and_grads`` against finite differences of its own loss; ``capstone.train`` takes the
 learner's ``train`` function, runs it under a time budget and grades the test accuracy of the
 network it returns, with probes for the usual failures (see
-:mod:`course.grader.training_protocol`).
+:mod:`course.grader.run.training_protocol`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 from ...capstone import Network, standardiser, train
 from ...data import load_digits
 from ..cases import Case
+from ..compare.training_checks import gradient_verdict, training_verdict
 from ..registry import register
-from ..training_protocol import GradientCheck, TrainingRun
+from ..run.training_protocol import GradientCheck, TrainingRun
 
 LESSON = "19_capstone"
 #: Seconds the full training run may take (a run that goes over by half fails the case). Kept well
@@ -50,7 +51,7 @@ register(
     cases=_gradient_cases,
     outputs=("sampled gradients",),
     protocol=_GRADIENT_CHECK,
-    judge=_GRADIENT_CHECK.verdict,
+    judge=gradient_verdict,
     hints=(
         "Network(seed=...) must build params; loss_and_grads(X, y, rng=...) returns (loss, grads) with the keys "
         "of params, and draws its dropout masks from rng so that two calls with the same rng agree.",
@@ -79,7 +80,7 @@ register(
     cases=_train_cases,
     outputs=("test labels",),
     protocol=_TRAINING_RUN,
-    judge=_TRAINING_RUN.verdict,
+    judge=training_verdict,
     hints=(
         "train(X, y, *, seed, time_budget) -> (network, history): standardise with the training statistics, hold "
         "out a validation part for early stopping, and return the network of the best validation epoch.",

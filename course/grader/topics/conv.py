@@ -9,7 +9,7 @@ from ...layers.conv import conv2d_backward, conv2d_forward
 from ...layers.pool import max_pool_backward, max_pool_forward
 from ..cases import Case, randn
 from ..registry import Variant, register
-from ..runner import Backward
+from ..run.runner import Backward
 
 LESSON = "16_conv_rnn"
 

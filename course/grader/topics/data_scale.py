@@ -8,10 +8,10 @@ import numpy as np
 
 from ...data_scale import accumulated_step, adam_inplace, clip_global_norm, lsq_grad, prefetch
 from ..cases import Case, randn
-from ..findings import Diagnosis
-from ..lesson_protocols import ALLOC_SIZE, AllocatingTrajectory, PrefetchRun, RecordError
+from ..compare.findings import Diagnosis
+from ..compare.trajectory_checks import judge_trajectory
 from ..registry import Variant, register
-from ..trajectory_checks import judge_trajectory
+from ..run.lesson_protocols import ALLOC_SIZE, AllocatingTrajectory, PrefetchRun, RecordError
 from ._trajectories import _case, _fresh_state, _lookup
 from .optim_adaptive import _adam_eps_inside, _adam_variant
 

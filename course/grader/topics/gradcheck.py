@@ -10,7 +10,7 @@ import numpy as np
 
 from ...gradcheck import numerical_gradient, numerical_gradient_array, relative_error
 from ..cases import Case, FnRef, randn, sizes
-from ..findings import Diagnosis, OutputCheck
+from ..compare.findings import Diagnosis, OutputCheck
 from ..registry import Variant, register
 
 LESSON = "04_gradient_checking"

@@ -23,9 +23,9 @@ import numpy as np
 from ...backend import is_array, namespace
 from ...data import minibatches as _reference_minibatches
 from ..cases import Case, randn
-from ..findings import Diagnosis, OutputCheck
+from ..compare.findings import Diagnosis, OutputCheck
 from ..registry import Variant, register
-from ..topic_protocols import Seeded
+from ..run.topic_protocols import Seeded
 
 LESSON = "05_gradient_descent"
 

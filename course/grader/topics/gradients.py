@@ -6,7 +6,7 @@ from __future__ import annotations
 from ...gradients import clip_grad_norm, clip_grad_value
 from ..cases import Case, randn
 from ..registry import Variant, register
-from ..runner import Call
+from ..run.runner import Call
 
 LESSON = "08_schedules"
 

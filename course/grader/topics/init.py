@@ -12,7 +12,7 @@ from ...init import kaiming_std, xavier_std
 from ...layers import linear_backward, prelu_backward, prelu_forward, residual_backward, residual_forward
 from ..cases import Case, away_from_zero, randn, sizes
 from ..registry import Variant, register
-from ..runner import Backward
+from ..run.runner import Backward
 
 LESSON = "09_initialization"
 

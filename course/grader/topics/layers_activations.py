@@ -19,7 +19,7 @@ from ...layers import (
 )
 from ..cases import Case, away_from_zero, randn, sizes
 from ..registry import Variant, register
-from ..runner import Backward
+from ..run.runner import Backward
 from ._common import elementwise_cases, with_dout
 
 FORWARD = "01_forward_pass"

@@ -7,7 +7,7 @@ import numpy as np
 from ...layers import linear_backward, linear_forward
 from ..cases import Case, randn, sizes
 from ..registry import Variant, register
-from ..runner import Backward
+from ..run.runner import Backward
 
 
 def _linear_cases(rng):

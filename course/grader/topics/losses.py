@@ -8,7 +8,7 @@ import numpy as np
 from ...losses import binary_cross_entropy_with_logits, mse_loss, softmax_cross_entropy
 from ..cases import Case, randn, sizes
 from ..registry import Variant, register
-from ..runner import Call
+from ..run.runner import Call
 
 LESSON = "03_backprop"
 _WORDS = ("loss", "gradient")

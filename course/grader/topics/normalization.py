@@ -8,9 +8,9 @@ import numpy as np
 from ...layers import batchnorm_backward, batchnorm_forward, layernorm_backward, layernorm_forward
 from ...layers.normalization import update_running_stats
 from ..cases import Case, randn, sizes
-from ..lesson_protocols import WithRunningStats
 from ..registry import Variant, register
-from ..runner import Backward
+from ..run.lesson_protocols import WithRunningStats
+from ..run.runner import Backward
 
 LESSON = "10_normalization"
 

@@ -15,8 +15,8 @@ from ...parallel import stale_gradient_descent, two_stage_backward
 from ...parallel.allreduce import chunk_bounds
 from ...parallel.rank_programs import data_parallel_step, ring_allreduce
 from ..cases import Case, randn
-from ..lesson_protocols import Ranks
 from ..registry import Variant, register
+from ..run.lesson_protocols import Ranks
 
 LESSON = "13_distributed"
 

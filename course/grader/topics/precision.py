@@ -7,8 +7,8 @@ import numpy as np
 
 from ...precision import float16_round_trip, round_trip, update_scale
 from ..cases import Case
-from ..lesson_protocols import ScalerTrajectory
 from ..registry import Variant, register
+from ..run.lesson_protocols import ScalerTrajectory
 
 LESSON = "14_hardware"
 

@@ -13,7 +13,7 @@ import numpy as np
 from ...quantization import dequantize, fake_quant_backward, fake_quant_forward, qparams, quantize
 from ..cases import Case, randn
 from ..registry import Variant, register
-from ..runner import Backward
+from ..run.runner import Backward
 from ._numeric import as_floats
 
 LESSON = "18_pruning_quantization"

@@ -9,9 +9,9 @@ from ...layers import dropout_backward, dropout_forward
 from ...preprocessing import augment_digits, shift_image, standardize_splits
 from ...regularization import EarlyStopping, l1_penalty, l2_penalty
 from ..cases import Case, randn, sizes
-from ..lesson_protocols import StoppingRun
 from ..registry import Variant, register
-from ..runner import Backward
+from ..run.lesson_protocols import StoppingRun
+from ..run.runner import Backward
 from ._stopping import _MinOnly, _NoMinDelta, _NotCopied, _OffByOne, _stop_cases, _TiesImprove
 
 LESSON = "11_regularization"

@@ -7,7 +7,7 @@ import numpy as np
 from ...layers.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 from ..cases import Case, randn, sizes
 from ..registry import Variant, register
-from ..runner import Backward
+from ..run.runner import Backward
 
 LESSON = "16_conv_rnn"
 

@@ -7,7 +7,7 @@ import math
 from ...schedules import cosine_annealing_lr, cyclic_lr, exponential_lr, linear_warmup_lr, step_lr
 from ..cases import Case
 from ..registry import Variant, register
-from ..runner import Sweep
+from ..run.runner import Sweep
 
 LESSON = "08_schedules"
 SWEEP = Sweep()

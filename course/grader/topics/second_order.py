@@ -14,9 +14,9 @@ from ...functions import rosenbrock
 from ...optim import newton_step
 from ...quasi_newton import armijo, hessian_vector_product, two_loop
 from ..cases import Case, randn
-from ..compare import Diagnosis
-from ..lesson_protocols import OBJECTIVES, WithFunction
+from ..compare.core import Diagnosis
 from ..registry import Variant, register
+from ..run.lesson_protocols import OBJECTIVES, WithFunction
 
 LESSON = "15_second_order"
 

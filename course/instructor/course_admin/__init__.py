@@ -1,0 +1,2 @@
+"""The course-management tools around a deadline: release, collect, late days, manual grades,
+adjustments, the class report and the Gradescope bundle."""

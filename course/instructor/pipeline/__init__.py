@@ -1,0 +1,1 @@
+"""The batch pipeline: a lesson's plan, each submission's stages, the records and the outputs."""

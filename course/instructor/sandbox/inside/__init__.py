@@ -1,0 +1,1 @@
+"""What runs inside the sandbox: the driver (box), the frames (channel), the wire format (wire)."""
