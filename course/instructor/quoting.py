@@ -33,9 +33,11 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def one_line(text, n: int = 160) -> str:
-    """``text`` as one line (every run of whitespace, line breaks included, one space), cut to ``n``."""
+    """``text`` as one line (every run of whitespace, line breaks included, one space), cut to
+    ``n``, with every character that is not printable shown as an escape (see :func:`terminal`)."""
     t = " ".join(str(text).split())
-    return t if len(t) <= n else t[: n - 3] + "..."
+    t = t if len(t) <= n else t[: n - 3] + "..."
+    return t if t.isprintable() else "".join(c if c.isprintable() else _escape(c) for c in t)
 
 
 def csv_cell(text) -> str:
