@@ -311,8 +311,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--disk", type=int, default=256, metavar="MB",
                         help="size of the sandbox's only writable folder, a tmpfs (default 256)")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                        help="a Dask scheduler (tcp://HOST:8786): run the sandboxes on its workers; --jobs then "
-                             "defaults to the cluster's worker threads")
+                        help="a Dask scheduler (tls://HOST:8786, see the README): run the sandboxes on its workers; "
+                             "--jobs then defaults to the cluster's worker threads")
     parser.add_argument("--resume", action="store_true",
                         help="do not grade again the submissions already graded into --out (same notebook, "
                              "seed, solutions and hidden tests): go on with an interrupted batch")
