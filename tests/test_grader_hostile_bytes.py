@@ -205,3 +205,52 @@ def test_an_lms_download_keys_learners_by_id_and_lists_what_it_dropped(tmp_path)
     skipped = (tmp_path / "out" / "skipped.txt").read_text()
     assert "smithjane_101_1_hw.ipynb: an earlier notebook of LMS id 101" in skipped
     assert "display name is shared" in skipped
+
+
+def _fake_view(root: Path) -> str:
+    """A grading view whose sandbox driver needs a module this environment lacks."""
+    inside = root / "course" / "instructor" / "sandbox" / "inside"
+    inside.mkdir(parents=True)
+    for d in (root / "course", root / "course" / "instructor", root / "course" / "instructor" / "sandbox", inside):
+        (d / "__init__.py").write_text("")
+    (inside / "box.py").write_text("import IPython_not_installed_here  # noqa\n")
+    for p in [root, *root.rglob("*")]:
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    return str(root)
+
+
+@pytest.mark.parametrize("isolation", ["process", "bwrap"])
+def test_the_start_up_check_names_a_missing_dependency_of_the_sandbox(tmp_path, isolation):
+    from course.instructor.sandbox import bwrap
+    from course.instructor.sandbox.host import Batch
+
+    if isolation == "bwrap" and bwrap.binary() is None:
+        pytest.skip("no bubblewrap here")
+    root = tmp_path / "batch"
+    root.mkdir()
+    root.chmod(0o755)
+    tmp_path.chmod(0o755)
+    batch = Batch(_fake_view(tmp_path / "view"), str(root), isolation, prestart=False)
+    try:
+        why = batch.check()
+    finally:
+        batch.close()
+    assert why is not None and "IPython_not_installed_here" in why and "pip install" in why, why
+
+
+def test_a_batch_that_crashed_the_same_way_before_any_learner_code_is_a_grader_failure():
+    from types import SimpleNamespace
+
+    from course.instructor.pipeline.batch import grader_failure
+    from course.instructor.sandbox.host import SandboxResult
+
+    def work(log, timing=None):
+        box = SandboxResult(status="crashed", log=log, timing=timing or {}, returncode=1)
+        return SimpleNamespace(box=box, sub=SubmissionGrade("x", "x", status="crashed"))
+
+    missing = "Traceback...\nModuleNotFoundError: No module named 'IPython'"
+    why = grader_failure([work(missing), work(missing)])
+    assert why is not None and "No module named 'IPython'" in why
+    assert grader_failure([work(missing)]) is None  # one submission: its row says why
+    assert grader_failure([work(missing), work(missing, {"job": 0.1})]) is None  # learner code ran in one
+    assert grader_failure([work(missing), work("MemoryError")]) is None  # not the same way
