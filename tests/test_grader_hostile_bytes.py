@@ -254,3 +254,21 @@ def test_a_batch_that_crashed_the_same_way_before_any_learner_code_is_a_grader_f
     assert grader_failure([work(missing)]) is None  # one submission: its row says why
     assert grader_failure([work(missing), work(missing, {"job": 0.1})]) is None  # learner code ran in one
     assert grader_failure([work(missing), work("MemoryError")]) is None  # not the same way
+
+
+def test_after_the_hidden_cut_off_nothing_of_how_the_sandbox_ended_is_shown():
+    from types import SimpleNamespace
+
+    from course.instructor.pipeline import stages
+    from course.instructor.sandbox.host import Limits, SandboxResult
+
+    for hidden_phase in (True, False):
+        box = SandboxResult(status="crashed", log="123456.789 " + TA, returncode=37, hidden_phase=hidden_phase,
+                            problem="a truncated frame")
+        w = stages.Work(SubmissionGrade("x", "x"), Path("x"), SimpleNamespace(limits=Limits()), box=box)
+        stages.collect(w)
+        notes = " ".join(w.sub.notes)
+        if hidden_phase:
+            assert "37" not in notes and "123456" not in notes and "NOTE" not in notes and "frame" not in notes
+        else:
+            assert "37" in notes and 'learner output "123456.789 NOTE FROM TA' in notes

@@ -165,9 +165,10 @@ def collect(w: Work) -> bool:
         sub.status = "crashed"
         last = (box.log.strip().splitlines() or ["no message"])[-1]
         why = f"; {box.problem}" if box.problem else ""
-        words = ("its last words are not shown (the hidden tests had started)" if box.hidden_phase
-                 else f"its last words: {quote(last)}")
-        sub.notes.append(f"the sandbox stopped (exit code {box.returncode}{why}); {words}")
+        if box.hidden_phase:  # its exit code and last words could carry the hidden cases out
+            sub.notes.append("the sandbox stopped after the hidden tests had started (how it ended is not shown)")
+        else:
+            sub.notes.append(f"the sandbox stopped (exit code {box.returncode}{why}); its last words: {quote(last)}")
     return True
 
 
