@@ -124,7 +124,7 @@ def installed(request, tmp_path_factory):
         venv, seconds = _venv(root / "venv", install=["-e", str(REPO)])
     else:
         venv, seconds = _venv(root / "venv", "--copies", "--system-site-packages",
-                              install=["--no-deps", "--no-build-isolation", str(REPO)])
+                              install=["--no-deps", str(REPO)])
     print(f"{request.param}: venv built and installed in {seconds:.0f} s")
     return {"kind": request.param, "venv": venv, **_grade(venv, root, _class(root))}
 
