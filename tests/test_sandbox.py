@@ -219,7 +219,7 @@ ATTACKS = {
 
 
 FILES = ("link_to_solutions", "fifo", "a b", "a_b")
-NAMED = ("=HYPERLINK(\"http://x\",\"y\")", "eve\x1b]0;pwned\x07\x1b[2J\u202e")  # a formula; terminal escapes
+NAMED = ("=HYPERLINK(\"evil\",\"click\")", "eve\x1b]0;pwned\x07\x1b[2J\u202e")  # a formula; terminal escapes
 
 
 def attack_notebook(name, source):
