@@ -77,7 +77,8 @@ def test_grading_through_a_tls_cluster_on_loopback(tmp_path):
     shutil.copy(ROOT / "solutions" / f"{LESSON}.ipynb", subs / "solution.ipynb")
     shutil.copy(ROOT / "notebooks" / f"{LESSON}.ipynb", subs / "blank.ipynb")
     security = Security.temporary()
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1,  # a loaded machine: patient connects
+                          "distributed.comm.timeouts.connect": "60s"}):
         with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, protocol="tls",
                                       host="127.0.0.1", security=security, dashboard_address=None,
                                       silence_logs=40) as cluster:
@@ -86,7 +87,7 @@ def test_grading_through_a_tls_cluster_on_loopback(tmp_path):
                 with pytest.raises((OSError, TimeoutError, TypeError)):
                     distributed.Client(cluster.scheduler_address, security=stranger, timeout="3s",
                                        set_as_default=False)
-            with distributed.Client(cluster, security=security, set_as_default=False) as client:
+            with distributed.Client(cluster, security=security, timeout="60s", set_as_default=False) as client:
                 grades, info = grade_batch([subs], seed=5, progress=False, scheduler=client)
     by_name = {g.name: g for g in grades}
     assert info["executor"] == "dask"
