@@ -206,12 +206,20 @@ ATTACKS = {
         "raise RuntimeError('NET ' + repr(res))\n"
     ),
     "exfiltrate": "",
+    "names_the_cli": (  # the scan must import nothing named here (a nested `course grade` once started)
+        "import course.cli\nfrom course.__main__ import main\nimport course.instructor.grade as g\n"
+    ),
+    "magic_flood": "".join(f"%time x = {i}\n" for i in range(3000)),  # quadratic for IPython's transformation
     "hidden_via_visible": (  # find the hidden cases while the cells run, to encode them in a visible output
         "import gc\n"
         "found = [o for o in gc.get_objects() if type(o).__name__ == 'Case' and 'secret' in str(getattr(o, 'note', ''))]\n"
         "raise RuntimeError(f'FOUND {len(found)}')\n"
     ),
 }
+
+
+FILES = ("link_to_solutions", "fifo", "a b", "a_b")
+NAMED = ("=HYPERLINK(\"evil\",\"click\")", "eve\x1b]0;pwned\x07\x1b[2J\u202e")  # a formula; terminal escapes
 
 
 def attack_notebook(name, source):
@@ -232,6 +240,13 @@ def write_batch(root: Path, port: int):
     for name, src in ATTACKS.items():
         src = src.replace("{repo!r}", repr(str(REPO))).replace("{port}", str(port))
         nbformat.write(attack_notebook(name, src), subs / f"{name}.ipynb")
+    # submissions that are not regular files, and names that are attacks of their own
+    (subs / "link_to_solutions.ipynb").symlink_to(solutions / f"{LESSON}.ipynb")
+    os.mkfifo(subs / "fifo.ipynb")
+    for name in ("a b", "a_b"):  # one cleaned file name: each keeps its own feedback page
+        nbformat.write(notebook(interleave(CORRECT)), subs / f"{name}.ipynb")
+    for name in NAMED:
+        nbformat.write(attack_notebook("", ""), subs / f"{name}.ipynb")
     hidden = {"numpy.add_bias": {"cases": [{"args": [[[HIDDEN_VALUE, 1.0]], [0.5, 0.5]], "note": "secret note"}],
                                  "visibility": "hidden"}}
     (root / "hidden.json").write_text(json.dumps(hidden))
@@ -336,7 +351,7 @@ def _score(batch, name) -> float:
 
 def test_the_batch_completes_and_classmates_keep_their_marks(attacked):
     rows = attacked["rows"]
-    assert set(rows) == {"correct", "stub", *ATTACKS}
+    assert set(rows) == {"correct", "stub", *ATTACKS, *FILES, "'" + NAMED[0], NAMED[1]}
     assert rows["correct"]["total"] == "3" and rows["correct"]["status"] == "graded", rows["correct"]
     assert rows["stub"]["total"] == "0" and "not attempted" in rows["stub"]["notes"]
 
@@ -344,7 +359,8 @@ def test_the_batch_completes_and_classmates_keep_their_marks(attacked):
 @pytest.mark.parametrize("name", ["clone_code", "exec_source", "proc_read", "patch_runner", "forged_frames",
                                   "setsid_survivor", "kill_all", "frame_hang", "raise_limits", "fork_bomb",
                                   "disk_fill", "write_outside", "read_env", "loopback", "exfiltrate",
-                                  "hidden_via_visible"])
+                                  "hidden_via_visible", "names_the_cli", "magic_flood", "link_to_solutions",
+                                  "fifo", "'" + NAMED[0], NAMED[1]])
 def test_no_attack_raises_its_score(attacked, name):
     assert _score(attacked, name) == 0, attacked["rows"][name]
 
@@ -433,3 +449,26 @@ def test_hidden_cases_do_not_leak_through_exception_text(attacked):
     row = attacked["rows"]["exfiltrate"]
     assert str(HIDDEN_VALUE) not in row["notes"]
     assert "LEAK" in fb  # the visible seed's cases: the learner's own message, as learner output
+
+
+def test_links_and_fifos_are_refused_with_a_note(attacked):
+    for name, why in (("link_to_solutions", "symbolic link"), ("fifo", "not a regular file")):
+        row = attacked["rows"][name]
+        assert row["status"] == "invalid" and why in row["notes"], row
+
+
+def test_names_that_clean_alike_keep_their_own_pages_and_marks(attacked):
+    assert attacked["rows"]["a b"]["total"] == attacked["rows"]["a_b"]["total"] == "3"
+    pages = [p for p in (attacked["out"] / "feedback").iterdir() if p.name.startswith("a")]
+    assert sorted(p.name for p in pages if "Feedback: a" in p.read_text())[:2] != [] and len(pages) >= 2
+    assert {p.read_text().splitlines()[0] for p in pages} >= {"# Feedback: a b", "# Feedback: a_b"}
+
+
+def test_names_reach_the_terminal_and_the_gradebook_quoted(attacked):
+    assert "\x1b" not in attacked["stdout"] and "\u202e" not in attacked["stdout"]
+    assert "'" + NAMED[0] in attacked["rows"]  # the formula guard
+
+
+def test_the_scan_started_no_grader_and_the_magic_flood_is_bounded(attacked):
+    assert attacked["rows"]["names_the_cli"]["status"] in ("graded", "crashed")
+    assert attacked["rows"]["magic_flood"]["status"] in ("graded", "timeout", "crashed", "invalid")

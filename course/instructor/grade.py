@@ -26,10 +26,10 @@ import time
 from pathlib import Path
 
 from ..grader import registry
-from . import grade_options
+from . import grade_options, quoting
 from .course_admin import class_report
 from .pipeline import copies, executors, extract, hidden, stages
-from .pipeline.batch import grade_all
+from .pipeline.batch import grade_all, grader_failure
 from .pipeline.plan import LessonPlan, PlanError, make_plan
 from .pipeline.records import (
     ExerciseGrade,
@@ -166,7 +166,8 @@ def _prepare(grader: Grader, submissions, lesson) -> list:
                     if lesson is not None:
                         raise
                     failed.append(exc)  # the reason is the instructor's (it may name hidden cases)
-                    print(f"course grade: warning: lesson {name} cannot be graded: {exc}", file=sys.stderr)
+                    print(quoting.terminal(f"course grade: warning: lesson {name} cannot be graded: {exc}", 2000),
+                          file=sys.stderr)
                     grader.plans[name] = f"lesson {name} cannot be graded here (the grader's output says why)"
     if lesson:
         grader.plan(lesson)
@@ -226,12 +227,8 @@ def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits 
             except (RuntimeError, OSError) as exc:
                 raise GradingError(f"--scheduler {scheduler}: {exc}") from None
             jobs = grader.sandboxes.slots if jobs in (None, 1) else jobs
-        elif isolation == "bwrap":
-            probe = Path(root) / "probe"
-            probe.mkdir()
-            why = sandbox.bwrap.problem(view_dir, str(probe), batch.stage)
-            if why is not None:
-                raise GradingError(why)
+        elif (why := batch.check()) is not None:
+            raise GradingError(why)
         # the first sandboxes do their imports while the lessons are planned (no learner code runs
         # before every lesson in sight is planned: a sandbox waits for its job)
         batch.warm(min(max(1, int(jobs)), len(submissions)), len(submissions))
@@ -246,6 +243,8 @@ def grade_batch(paths, *, solutions=None, jobs: int = 1, limits: sandbox.Limits 
             store.bind(seed, _digest(sorted(solutions.glob("*.ipynb")), contents=True),
                        _digest([hidden_file] if hidden_file else [], contents=True), isolation, limits, lesson)
         works = grade_all(grader, submissions, jobs, progress, store, out)
+        if (why := grader_failure(works)) is not None:
+            raise GradingError(why)
         mark_copies(works, on_copy)
         seconds = time.monotonic() - start
     finally:
@@ -317,8 +316,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--disk", type=int, default=256, metavar="MB",
                         help="size of the sandbox's only writable folder, a tmpfs (default 256)")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                        help="a Dask scheduler (tcp://HOST:8786): run the sandboxes on its workers; --jobs then "
-                             "defaults to the cluster's worker threads")
+                        help="a Dask scheduler (tls://HOST:8786, see the README): run the sandboxes on its workers; "
+                             "--jobs then defaults to the cluster's worker threads")
     parser.add_argument("--resume", action="store_true",
                         help="do not grade again the submissions already graded into --out (same notebook, "
                              "seed, solutions and hidden tests): go on with an interrupted batch")
@@ -373,12 +372,12 @@ def run_command(args) -> int:
                                    seed=args.seed, progress=not args.no_progress, isolation=args.isolation,
                                    on_copy=args.on_copy, scheduler=args.scheduler, out=out, resume=args.resume)
     except (GradingError, hidden.HiddenError) as exc:
-        print(f"course grade: error: {exc}", file=sys.stderr)
+        print(quoting.terminal(f"course grade: error: {exc}", 4000), file=sys.stderr)
         return 2
     written = outputs.write_all(out, grades, info, formats)
     print(outputs.summary(grades, info, written))
     for line in plan.apply(out) + class_report.headline_from(out):
-        print(line)
+        print(quoting.terminal(line, 2000))
     return 0
 
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 import base64
 import csv
 import datetime as dt
-import html
 import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..pipeline.outputs import _one_line
+from .. import quoting
+from ..quoting import one_line as _one_line
 from .class_sections import class_sections
 
 __all__ = ["ExerciseSummary", "summarise", "time_to_pass", "write_report", "add_arguments", "run"]
@@ -179,7 +179,7 @@ def _plots(summaries: list[ExerciseSummary], totals: list[float]) -> list[tuple[
     shown = [s for s in summaries if s.submissions][:25]
     if shown:
         fig, ax = plt.subplots(figsize=(8, 0.35 * len(shown) + 1.2))
-        names = [s.id for s in shown][::-1]
+        names = [quoting.plot_text(s.id, 60) for s in shown][::-1]  # learner text: never math text
         ax.barh(names, [100 * s.failure_rate for s in shown][::-1], color="#cf222e")
         ax.set(xlabel="% of learners who attempted it and did not pass", xlim=(0, 100),
                title="Exercises ranked by failure rate")
@@ -188,7 +188,7 @@ def _plots(summaries: list[ExerciseSummary], totals: list[float]) -> list[tuple[
     top = [(s.id, *r) for s in shown for r in s.ranked()[:3]][:15]
     if top:
         fig, ax = plt.subplots(figsize=(8, 0.35 * len(top) + 1.2))
-        labels = [f"{eid}: {name}" for eid, name, _, _ in top][::-1]
+        labels = [quoting.plot_text(f"{eid}: {name}", 80) for eid, name, _, _ in top][::-1]
         ax.barh(labels, [100 * share for *_, share in top][::-1], color="#9a6700")
         ax.set(xlabel="% of learners who attempted the exercise", xlim=(0, 100),
                title="The most frequent mistakes")
@@ -204,7 +204,7 @@ def _plots(summaries: list[ExerciseSummary], totals: list[float]) -> list[tuple[
 
 
 def _html(summaries, doc, ttp, figures) -> str:
-    esc = html.escape
+    esc = quoting.html_text
     subs = doc.get("submissions", [])
     batch = doc.get("batch", {})
     parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>Class report</title><style>",
@@ -270,7 +270,8 @@ def write_report(grades_dir, out=None, progress=None) -> list[Path]:
             rows = s.ranked() or [("", 0, 0.0)]
             for name, n, pct in rows:
                 who = " ".join(sorted(set(s.who.get(name, []))))
-                w.writerow([s.id, s.attempted, s.passed, f"{s.failure_rate:.3f}", name, n, f"{pct:.3f}", who])
+                w.writerow([quoting.csv_cell(s.id), s.attempted, s.passed, f"{s.failure_rate:.3f}",
+                            quoting.csv_cell(name), n, f"{pct:.3f}", quoting.csv_cell(who)])
     return [page, table]
 
 
@@ -306,8 +307,8 @@ def run(args) -> int:
         print(f"course report: {target} is not a grades.json written by course grade: {exc}", file=sys.stderr)
         return 2
     doc = json.loads(target.read_text(encoding="utf-8"))
-    print("\n".join(["what the class got wrong:", *headline(doc, 10)]))
-    print("wrote " + ", ".join(str(p) for p in written))
+    print("\n".join(quoting.terminal(line, 400) for line in ["what the class got wrong:", *headline(doc, 10)]))
+    print(quoting.terminal("wrote " + ", ".join(str(p) for p in written), 1000))
     return 0
 
 

@@ -11,9 +11,12 @@ Understands the two common layouts (file names are the learner's key; nothing el
 - **Moodle** ("Download all submissions"): ``<Full Name>_<participant id>_assignsubmission_file_/<file>``
   (a folder per learner) or the same prefix on a flat file name.
 
-Each learner's latest notebook is written to ``OUT/<learner>.ipynb``, where ``<learner>`` is the
-``learner`` column of ``--roster`` for that LMS id or name (columns ``lms_id``, ``name``, ``learner``;
-either key may be missing), else a name made from the LMS name and id. ``OUT/manifest.csv`` records
+Learners are keyed by their LMS id, never by display name (two learners may share one): each LMS
+id's latest notebook is written to ``OUT/<learner>.ipynb``, where ``<learner>`` is the ``learner``
+column of ``--roster`` for that LMS id (columns ``lms_id``, ``name``, ``learner``; a ``name`` row is
+used only when no other LMS id in the download has that display name), else a name made from the
+LMS name and id. Every file of the download not used is listed in ``OUT/skipped.txt`` with the
+reason (an earlier notebook of the same id, not a notebook, too large), and printed. ``OUT/manifest.csv`` records
 learner, file, the LMS name and id, ``submitted_at`` and ``time_source``: the zip entry's time stamp
 (the time the LMS wrote for the upload, in the LMS server's time zone), and the LMS's own late mark.
 ``course grade --deadline`` reads this manifest for submission times. Learners of the roster
@@ -31,6 +34,8 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from .. import quoting
 
 __all__ = ["Entry", "parse_name", "collect", "read_manifest", "MANIFEST", "add_arguments", "run"]
 
@@ -99,6 +104,31 @@ def _roster(path) -> tuple[dict, dict]:
     return by_id, by_name
 
 
+def _names(latest: dict, by_id: dict, by_name: dict, notes: list) -> dict:
+    """``{(LMS, LMS id): file name}``, one file per LMS id: the roster's learner for that id; else
+    for a display name (the roster's ``name`` column) only when no other LMS id in the download
+    has that display name; else the LMS name and id. Two ids never share a file."""
+    count: dict = {}
+    for e, _ in latest.values():
+        count[e.name.lower()] = count.get(e.name.lower(), 0) + 1
+    names, used = {}, set()
+    for key, (e, _) in sorted(latest.items()):
+        learner = by_id.get(e.lms_id)
+        if learner is None and e.name.lower() in by_name:
+            if count[e.name.lower()] == 1:
+                learner = by_name[e.name.lower()]
+            else:
+                notes.append(f"{e.member}: its display name is shared by {count[e.name.lower()]} LMS ids: "
+                             "named by its LMS id, not by the roster's name")
+        name = _safe(learner or f"{e.name}_{e.lms_id}")
+        if name in used:
+            notes.append(f"{e.member}: the roster gives {name} to another LMS id too: named {name}_{e.lms_id}")
+            name = _safe(f"{name}_{e.lms_id}")
+        used.add(name)
+        names[key] = name
+    return names
+
+
 def collect(download, out, roster=None) -> list[dict]:
     """Unpack ``download`` (a zip) into ``out``; returns the manifest rows (also written to
     ``out/manifest.csv``). Raises ``ValueError`` naming the file for a download it cannot read."""
@@ -108,8 +138,8 @@ def collect(download, out, roster=None) -> list[dict]:
     except (OSError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{download}: not a readable zip file ({exc})") from None
     by_id, by_name = _roster(roster)
-    latest: dict[str, tuple[Entry, zipfile.ZipInfo]] = {}
-    skipped = []
+    latest: dict[tuple, tuple[Entry, zipfile.ZipInfo]] = {}  # keyed by (LMS, LMS id): never a display name
+    skipped = []  # every member not used, and why
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_ENTRIES:
@@ -119,25 +149,30 @@ def collect(download, out, roster=None) -> list[dict]:
                 continue
             parsed = parse_name(info.filename)
             if parsed is None or not parsed["file"].lower().endswith(".ipynb"):
-                skipped.append(info.filename)
+                skipped.append(f"{info.filename}: not a notebook of a known LMS layout")
                 continue
             if info.file_size > MAX_ENTRY_BYTES:
-                skipped.append(f"{info.filename} (over {MAX_ENTRY_BYTES // 2**20} MiB)")
+                skipped.append(f"{info.filename}: over {MAX_ENTRY_BYTES // 2**20} MiB")
                 continue
             try:
                 when = dt.datetime(*info.date_time)
             except ValueError:
                 when = None
             e = Entry(member=info.filename, submitted_at=when, **parsed)
-            learner = by_id.get(e.lms_id) or by_name.get(e.name.lower()) or _safe(f"{e.name}_{e.lms_id}")
-            key = _safe(learner)
+            key = (e.lms, e.lms_id)
             old = latest.get(key)
             if old is None or (e.revision, e.submitted_at or dt.datetime.min) >= (
                     old[0].revision, old[0].submitted_at or dt.datetime.min):
+                if old is not None:
+                    skipped.append(f"{old[0].member}: an earlier notebook of LMS id {e.lms_id} ({e.member} is later)")
                 latest[key] = (e, info)
+            else:
+                skipped.append(f"{e.member}: an earlier notebook of LMS id {e.lms_id} ({old[0].member} is later)")
+        names = _names(latest, by_id, by_name, skipped)
         out.mkdir(parents=True, exist_ok=True)
         rows = []
-        for learner, (e, info) in sorted(latest.items()):
+        for key, (e, info) in sorted(latest.items(), key=lambda kv: names[kv[0]]):
+            learner = names[key]
             target = out / f"{learner}.ipynb"
             with zf.open(info) as src:
                 data = src.read(MAX_ENTRY_BYTES + 1)
@@ -151,9 +186,10 @@ def collect(download, out, roster=None) -> list[dict]:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["learner", "file", "submitted_at"])
         w.writeheader()
         w.writerows(rows)
+    (out / "skipped.txt").unlink(missing_ok=True)
     if skipped:
         (out / "skipped.txt").write_text("\n".join(skipped) + "\n", encoding="utf-8")
-    missing = sorted({_safe(v) for v in (*by_id.values(), *by_name.values())} - set(latest))
+    missing = sorted({_safe(v) for v in (*by_id.values(), *by_name.values())} - set(names.values()))
     (out / "missing.txt").unlink(missing_ok=True)
     if missing:
         (out / "missing.txt").write_text("\n".join(missing) + "\n", encoding="utf-8")
@@ -187,5 +223,12 @@ def run(args) -> int:
     missing = Path(args.out) / "missing.txt"
     if missing.is_file():
         names = missing.read_text(encoding="utf-8").split()
-        print(f"{len(names)} learners of the roster submitted nothing (listed in {missing}): {' '.join(names[:20])}")
+        print(quoting.terminal(f"{len(names)} learners of the roster submitted nothing (listed in {missing}): "
+                               f"{' '.join(names[:20])}", 2000))
+    skipped = Path(args.out) / "skipped.txt"
+    if skipped.is_file():
+        lines = skipped.read_text(encoding="utf-8").splitlines()
+        print(f"{len(lines)} files of the download were not used (each with the reason in {skipped}):")
+        for line in lines[:20]:
+            print("  " + quoting.terminal(line, 300))
     return 0

@@ -20,7 +20,6 @@ scores.csv``) adds the scores and comments to the gradebook and the feedback pag
 from __future__ import annotations
 
 import csv
-import html
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 import nbformat
 
 from ...authoring.strip import MARKDOWN_STUB, region_text
+from .. import quoting
 from . import adjust
 
 __all__ = ["Question", "questions", "answers", "collect", "read_scores", "add_arguments", "run"]
@@ -47,10 +47,14 @@ class Question:
 
 
 def _read(path):
-    try:
-        return nbformat.read(str(path), as_version=4)
+    from ..pipeline.records import NotGraded, read_submission
+
+    try:  # a regular file only (no link, FIFO or device), bounded; no echo of its bytes
+        return nbformat.reads(read_submission(path).decode("utf-8"), as_version=4)
+    except NotGraded as exc:
+        raise ValueError(f"{path}: {exc}") from None
     except Exception as exc:  # a malformed learner notebook: reported, never fatal
-        raise ValueError(f"{path}: not a readable notebook ({type(exc).__name__}: {str(exc)[:200]})") from None
+        raise ValueError(f"{path}: not a readable notebook ({type(exc).__name__})") from None
 
 
 def questions(solution_path) -> list[Question]:
@@ -121,13 +125,14 @@ def read_scores(path) -> dict[str, list[dict]]:
             if score is not None and not 0 <= score <= top:
                 raise ValueError(f"{path}, line {line}: score {score:g} is outside 0..{top:g} "
                                  f"for {row['submission']} {row['question']}")
-            out.setdefault(row["submission"], []).append({"question": row["question"], "score": score, "max": top,
-                                                          "comment": (row.get("comment") or "").strip()})
+            item = {"question": row["question"], "score": score, "max": top,
+                    "comment": (row.get("comment") or "").strip()}
+            out.setdefault(quoting.csv_uncell(row["submission"]), []).append(item)
     return out
 
 
 def _page(q: Question, rows: list[tuple[str, str]]) -> str:
-    esc = html.escape
+    esc = quoting.html_text
     parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'>", f"<title>{esc(q.id)}</title><style>",
              "body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;padding:0 1em}"
              ".a{white-space:pre-wrap;border:1px solid #d0d7de;padding:.6em;margin:.3em 0 1.2em;background:#f6f8fa}"
@@ -159,7 +164,7 @@ def collect(submissions: list, solutions, out) -> list[Path]:
         try:
             nb = _read(path)
         except ValueError as exc:
-            print(f"course manual: skipped {exc}", file=sys.stderr)
+            print(quoting.terminal(f"course manual: skipped {exc}", 600), file=sys.stderr)
             continue
         lesson = str(nb.metadata.get("course", {}).get("lesson", "")) if isinstance(nb.metadata.get("course"),
                                                                                       dict) else ""
@@ -169,7 +174,7 @@ def collect(submissions: list, solutions, out) -> list[Path]:
             q = next(x for x in qs if x.id == qid)
             pages.setdefault(qid, (q, []))[1].append((name, text))
             old = previous.get((name, qid), {})
-            rows.append({"submission": name, "question": qid, "max": f"{q.points:g}",
+            rows.append({"submission": quoting.csv_cell(name), "question": qid, "max": f"{q.points:g}",
                          "score": "" if old.get("score") is None else f"{old['score']:g}",
                          "comment": old.get("comment", "")})
     written = []
@@ -205,6 +210,6 @@ def run(args) -> int:
             adjust.apply(args.grades, manual=read_scores(args.scores))
             print(f"merged hand-graded scores into {args.grades}")
     except (OSError, ValueError) as exc:
-        print(f"course manual: {exc}", file=sys.stderr)
+        print(quoting.terminal(f"course manual: {exc}", 2000), file=sys.stderr)
         return 2
     return 0

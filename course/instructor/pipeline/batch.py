@@ -16,7 +16,26 @@ from . import stages
 from .plan import LessonPlan
 from .records import SubmissionGrade
 
-__all__ = ["grade_all"]
+__all__ = ["grade_all", "grader_failure"]
+
+
+def grader_failure(works) -> str | None:
+    """The cause, when every submission (more than one) ended the same way before any learner's
+    code ran (its sandbox stopped before it took its job, or the grader raised on it): the
+    grader cannot run here, and a class of zeros would hide it."""
+    causes = set()
+    for w in works:
+        box = w.box
+        if box is not None and box.status == "crashed" and "job" not in box.timing:
+            causes.add((box.log.strip().splitlines() or [f"exit code {box.returncode}"])[-1][:300])
+        elif box is None and w.sub.status == "crashed" and w.sub.notes:
+            causes.add(w.sub.notes[0])
+        else:
+            return None
+    if len(works) < 2 or len(causes) != 1:
+        return None
+    return (f"every submission's sandbox stopped before any learner's code ran, with the same cause: "
+            f"{causes.pop()}; the grader cannot run here (nothing was graded)")
 
 
 def grade_all(grader, submissions, jobs: int, progress: bool, store=None, out=None) -> list:

@@ -25,6 +25,7 @@ import uuid
 from pathlib import Path
 
 from ..sandbox import host as sandbox
+from ..sandbox import transport
 
 __all__ = ["LocalSandboxes", "DaskSandboxes", "run_on_worker", "sandboxes_for"]
 
@@ -62,19 +63,25 @@ def _worker_batch(isolation: str) -> sandbox.Batch:
             root = tempfile.mkdtemp(prefix="course-worker-")
             view_dir = str(view.build(Path(root) / "view", registry.exercises()))
             batch = sandbox.Batch(view_dir, root, isolation)
-            if isolation == "bwrap":
-                probe = Path(root) / "probe"
-                probe.mkdir()
-                why = sandbox.bwrap.problem(view_dir, str(probe), batch.stage)
-                if why is not None:
-                    raise RuntimeError(f"this Dask worker cannot start bubblewrap: {why}")
+            why = batch.check()
+            if why is not None:
+                raise RuntimeError(f"this Dask worker cannot grade: {why}")
             _WORKER_BATCHES[isolation] = batch
         return _WORKER_BATCHES[isolation]
 
 
-def run_on_worker(cells: list, tasks: list, limits: sandbox.Limits, isolation: str) -> sandbox.SandboxResult:
-    """The Dask task: one submission's sandbox, run on the worker that took it."""
-    return sandbox.run_notebook(cells, tasks, limits, batch=_worker_batch(isolation))
+def run_on_worker(cells: list, tasks: list, limits: sandbox.Limits, isolation: str) -> bytes:
+    """The Dask task: one submission's sandbox, run on the worker that took it; the result as
+    bytes (:mod:`course.instructor.sandbox.transport`), never an object the grader would unpickle."""
+    return transport.pack(sandbox.run_notebook(cells, tasks, limits, batch=_worker_batch(isolation)))
+
+
+def _plain_remote(address: str) -> bool:
+    """A scheduler address without TLS on another machine (loopback is this machine's own)."""
+    if "://" in address and not address.startswith("tcp://"):
+        return False
+    host = address.split("://")[-1].rsplit(":", 1)[0].strip("[]")
+    return host not in ("127.0.0.1", "localhost", "::1") and not host.startswith("127.")
 
 
 class DaskSandboxes:
@@ -96,6 +103,10 @@ class DaskSandboxes:
         except ImportError:
             raise RuntimeError("--scheduler needs Dask: python -m pip install 'dask[distributed]'") from None
         self.isolation = isolation
+        if isinstance(scheduler, str) and _plain_remote(scheduler):
+            raise RuntimeError("a tcp:// scheduler off this machine lets anyone who reaches it join as a worker: "
+                               "start the cluster with TLS certificates and pass its tls:// address (README, "
+                               "'On a Dask cluster')")
         self._own = not isinstance(scheduler, Client)
         if self._own:
             with dask.config.set({"distributed.scheduler.allowed-failures": int(allowed_failures)}):
@@ -113,8 +124,8 @@ class DaskSandboxes:
 
         fut = self.client.submit(self.task, cells, tasks, limits, self.isolation, pure=False,
                                  key=f"course-sandbox-{uuid.uuid4().hex}")  # unique: never an old task
-        try:
-            return fut.result()
+        try:  # bytes, decoded with the rules of a local sandbox's frames: a worker is not believed either
+            return transport.unpack(fut.result(), sandbox.SandboxResult)
         except KilledWorker:
             return sandbox.SandboxResult(status="crashed", problem="it stopped the Dask worker that ran it, twice: "
                                                                     "not retried again")

@@ -16,12 +16,12 @@ submission is, and what its source does that a grade must not reward.
 from __future__ import annotations
 
 import ast
-import importlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...lessons import LESSON_NAME
+from .cell_source import python_source
 
 __all__ = [
     "Binding",
@@ -36,7 +36,6 @@ __all__ = [
 ]
 
 _LESSON = re.compile(LESSON_NAME.pattern.strip("^$"))  # the one lesson-name pattern, searchable
-_MAGIC = re.compile(r"^(\s*)([%!].*|.*\?\s*)$")
 _DYNAMIC = {"exec", "eval", "compile", "__import__"}
 _GRADER_PREFIXES = ("course.grader", "course.instructor")
 
@@ -58,25 +57,6 @@ def code_cells(nb) -> list[tuple[int, str]]:
             src = cell.get("source", "")
             out.append((i, "".join(src) if isinstance(src, list) else str(src)))
     return out
-
-
-def python_source(source: str) -> str:
-    """A cell's source as plain Python: IPython's own transformation (magics and shell escapes
-    become ``get_ipython()`` calls), or, without IPython, those lines replaced by ``pass``."""
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        return TransformerManager().transform_cell(source)
-    except Exception:  # no IPython, or input it cannot transform
-        pass
-    lines = []
-    for line in source.splitlines():
-        m = _MAGIC.match(line)
-        if m and (m.group(2).lstrip().startswith(("%", "!"))):
-            lines.append(m.group(1) + "pass")
-        else:
-            lines.append(line)
-    return "\n".join(lines)
 
 
 def _parse(source: str):
@@ -224,7 +204,12 @@ _OBJECTS: dict[str, object] = {}
 
 
 def _object(dotted: str):
-    """The object a ``course.*`` dotted name denotes in the grader's process (None if none)."""
+    """The object a ``course.*`` dotted name denotes in the grader's process (None if none),
+    looked up in the modules the grader has already imported, statically: a name in learner code
+    never imports a module (``course.cli`` would start a grader) or runs a module's ``__getattr__``."""
+    import inspect
+    import sys
+
     if not (dotted == "course" or dotted.startswith("course.")):
         return None
     if dotted in _OBJECTS:
@@ -232,17 +217,17 @@ def _object(dotted: str):
     parts = dotted.split(".")
     obj = None
     for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except Exception:
+        obj = sys.modules.get(".".join(parts[:i]))
+        if obj is None:
             continue
-        try:
-            for p in parts[i:]:
-                obj = getattr(obj, p)
-        except AttributeError:
-            obj = None
+        for p in parts[i:]:
+            obj = inspect.getattr_static(obj, p, None)
+            obj = getattr(obj, "__func__", obj) if isinstance(obj, (staticmethod, classmethod)) else obj
+            if obj is None:
+                break
         break
-    _OBJECTS[dotted] = obj
+    if len(_OBJECTS) < 100_000:
+        _OBJECTS[dotted] = obj
     return obj
 
 

@@ -15,25 +15,20 @@
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
-import re
 import time
 from pathlib import Path
 
 from ...grader.report import case_json
+from .. import quoting
 from .feedback_words import CELL_HEADINGS, page_notes
 from .feedback_words import STATUS_WORDS as _STATUS_WORDS
 from .store import atomic_write_bytes
 
 __all__ = ["write_all", "write_csv", "write_json", "feedback_markdown", "gradescope_results", "summary"]
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def _file_name(name: str) -> str:
-    return _UNSAFE.sub("_", name.replace("/", "__")).strip("_") or "submission"
+_file_name = quoting.file_name
 
 
 def _num(x: float) -> str:
@@ -53,14 +48,7 @@ def _notes(g) -> str:
     return "; ".join(g.notes)
 
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(text) -> str:
-    """A text cell of the gradebook that a spreadsheet will not run as a formula (OWASP's rule:
-    a leading ``'`` before ``= + - @``, tab or CR); submission names and notes can come from learners."""
-    text = str(text)
-    return "'" + text if text.startswith(_FORMULA) else text
+_cell = quoting.csv_cell
 
 
 def write_csv(path, grades, info) -> None:
@@ -179,33 +167,10 @@ def not_run_cases(r) -> list[int]:
             and c.error.message.startswith("not run: the exercise ran out of time")]
 
 
-def _one_line(text: str, n: int = 160) -> str:
-    t = " ".join(str(text).split())
-    return t if len(t) <= n else t[: n - 3] + "..."
-
-
 # Learner-produced text reaches the feedback page inside grader text (exception messages in
 # diagnoses, quoted cell errors, the repr of a returned object): it must stay one line of plain
-# text there, never HTML, a heading or the end of a code span or block.
-
-
-_MD_ACTIVE = re.compile(r"([*\[\]])")
-
-
-def _md(text, n: int = 400) -> str:
-    """One line of text with no HTML, links or emphasis in it."""
-    return _MD_ACTIVE.sub(r"\\\1", html.escape(_one_line(text, n), quote=False))
-
-
-def _longest_run(text: str) -> int:
-    return max((len(m) for m in re.findall(r"`+", text)), default=0)
-
-
-def _code(text, n: int = 160) -> str:
-    """A Markdown code span of ``text`` that no backtick in it can end (CommonMark: a longer fence)."""
-    t = _one_line(text, n)
-    fence = "`" * (_longest_run(t) + 1)
-    return f"{fence} {t} {fence}"
+# text there, never HTML, a heading or the end of a code span or block (course.instructor.quoting).
+_one_line, _md, _code, _longest_run = quoting.one_line, quoting.md_text, quoting.md_code, quoting.longest_run
 
 
 def feedback_markdown(g, info) -> str:
@@ -347,11 +312,13 @@ def summary(grades, info, written=()) -> str:
     ]
     if failed:
         lines.append(f"could not grade {len(failed)}:")
-        lines += [f"  {g.name}: {g.status}: {'; '.join(g.notes)[:200]}" for g in failed]
+        lines += [f"  {quoting.terminal(g.name, 120)}: {g.status}: {quoting.terminal('; '.join(g.notes), 200)}"
+                  for g in failed]
     odd = [g for g in ran if g.status != "graded"]
     if odd:
         lines.append("graded with problems:")
-        lines += [f"  {g.name}: {g.status}: {'; '.join(g.notes)[:200]}" for g in odd]
+        lines += [f"  {quoting.terminal(g.name, 120)}: {g.status}: {quoting.terminal('; '.join(g.notes), 200)}"
+                  for g in odd]
     flagged = [g for g in grades if getattr(g, "copies", None)]
     if flagged:
         lines.append(f"near copies flagged in {len(flagged)} submission(s) (gradebook column 'copies', "
@@ -360,5 +327,5 @@ def summary(grades, info, written=()) -> str:
         lines.append("WARNING: graded with --isolation process: learner code ran without the OS sandbox, as "
                      "the grader's user (see the README, 'Threat model')")
     if written:
-        lines.append("wrote " + ", ".join(str(p) for p in written))
+        lines.append("wrote " + ", ".join(quoting.terminal(p, 400) for p in written))
     return "\n".join(lines)

@@ -8,6 +8,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +20,44 @@ if TYPE_CHECKING:
     from ...grader.report import Result
 
 __all__ = ["GradingError", "SetGrade", "ExerciseGrade", "SubmissionGrade", "collect_submissions", "read_notebook",
-           "MAX_NOTEBOOK_BYTES"]
+           "read_submission", "NotGraded", "MAX_NOTEBOOK_BYTES"]
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20
+
+
+class NotGraded(OSError):
+    """A submission's file that is not read: not a regular file, too large, unreadable (the reason)."""
+
+
+def read_submission(path, limit: int = MAX_NOTEBOOK_BYTES) -> bytes:
+    """The bytes of a submission's file: only a regular file, never through a symbolic link (a link
+    to the solutions would be graded as the learner's), never a FIFO or a device (a read that never
+    ends), at most ``limit`` bytes. Raises :class:`NotGraded` with the reason."""
+    path = Path(path)
+    try:
+        before = os.lstat(path)
+    except OSError as exc:
+        raise NotGraded(f"cannot read {path.name} ({exc.strerror})") from None
+    if stat.S_ISLNK(before.st_mode):
+        raise NotGraded(f"{path.name} is a symbolic link (only regular files are graded)")
+    if not stat.S_ISREG(before.st_mode):
+        raise NotGraded(f"{path.name} is not a regular file (a FIFO, a device or a folder; only regular files "
+                        "are graded)")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        why = "it became a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+        raise NotGraded(f"cannot read {path.name} ({why})") from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (before.st_dev, before.st_ino):
+            raise NotGraded(f"{path.name} changed while it was read (only regular files are graded)")
+        if st.st_size > limit:
+            raise NotGraded(f"{path.name} is {st.st_size / 2**20:.0f} MB (more than {limit >> 20} MB)")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise NotGraded(f"{path.name} is more than {limit >> 20} MB")
+    return data
 
 
 class GradingError(RuntimeError):
@@ -103,15 +141,15 @@ def collect_submissions(paths) -> list[tuple[str, Path]]:
     for p in map(Path, paths):
         if p.is_dir():
             for nb in sorted(p.rglob("*.ipynb")):
-                if ".ipynb_checkpoints" in nb.parts or not nb.is_file():
-                    continue
+                if ".ipynb_checkpoints" in nb.parts or (nb.is_dir() and not nb.is_symlink()):
+                    continue  # links, FIFOs and devices stay: each gets a row saying it was not read
                 found.append((nb.relative_to(p).with_suffix("").as_posix(), p.resolve().name, nb))
-        elif p.exists():
+        elif p.exists() or p.is_symlink():
             found.append((p.stem if p.suffix == ".ipynb" else p.name, p.resolve().parent.name, p))
         else:
             raise GradingError(f"{p}: no such file or folder")
     seen: set = set()
-    found = [f for f in found if not (f[2].resolve() in seen or seen.add(f[2].resolve()))]
+    found = [f for f in found if not ((a := os.path.abspath(f[2])) in seen or seen.add(a))]  # no link is followed
     counts: dict[str, int] = {}
     for name, _, _ in found:
         counts[name] = counts.get(name, 0) + 1
@@ -134,12 +172,9 @@ def read_notebook(path: Path):
     import nbformat
 
     try:
-        size = path.stat().st_size
-        if size > MAX_NOTEBOOK_BYTES:
-            return None, f"not graded: {path.name} is {size / 2**20:.0f} MB (more than {MAX_NOTEBOOK_BYTES >> 20} MB)"
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        return None, f"not graded: cannot read {path.name} ({exc.strerror})"
+        text = read_submission(path).decode("utf-8")
+    except NotGraded as exc:
+        return None, f"not graded: {exc}"
     except UnicodeDecodeError:
         return None, f"not a notebook: {path.name} is not UTF-8 text"
     if not text.strip():
@@ -147,13 +182,11 @@ def read_notebook(path: Path):
     try:
         nb = nbformat.reads(text, as_version=4)
     except Exception as exc:  # NotJSONError, bad versions, ...
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        return None, f"not a notebook: {path.name} is not notebook JSON ({first})"
+        return None, f"not a notebook: {path.name} is not notebook JSON ({type(exc).__name__})"  # no echo of it
     if not isinstance(nb.get("cells"), list):
         return None, f"not a notebook: {path.name} has no cells"
     try:
         nbformat.validate(nb)
     except Exception as exc:
-        msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        return nb, f"the notebook does not validate ({msg}); graded anyway"
+        return nb, f"the notebook does not validate ({type(exc).__name__}); graded anyway"
     return nb, ""

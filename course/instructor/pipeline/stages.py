@@ -14,6 +14,7 @@ data: the notebook's text, and what came back from the sandbox (untrusted, quote
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from . import attribution, copies, extract
 from .plan import LessonPlan
 from .records import ExerciseGrade, SetGrade, SubmissionGrade, read_notebook
 
-__all__ = ["Work", "PIPELINE", "run_pipeline", "quote", "read", "lesson", "scan", "run", "collect", "score"]
+__all__ = ["Work", "PIPELINE", "GRADER_BUDGET", "OverBudget", "run_pipeline",
+           "quote", "read", "lesson", "scan", "run", "collect", "score"]
 
 
 def quote(text, n: int = 200) -> str:
@@ -49,6 +51,7 @@ class Work:
     box: sandbox.SandboxResult | None = None
     shapes: object = field(default_factory=dict)  # copies.NotebookShapes: name -> the Shapes answering it
     attempted_shapes: dict = field(default_factory=dict)  # exercise id -> tuple of Shapes (attempted ones)
+    deadline: float = float("inf")  # time.monotonic() past which the grader's own work stops (run_pipeline)
 
 
 def _fill(w: Work, status: str, note: str) -> None:
@@ -164,16 +167,19 @@ def collect(w: Work) -> bool:
         sub.status = "crashed"
         last = (box.log.strip().splitlines() or ["no message"])[-1]
         why = f"; {box.problem}" if box.problem else ""
-        words = ("its last words are not shown (the hidden tests had started)" if box.hidden_phase
-                 else f"its last words: {quote(last)}")
-        sub.notes.append(f"the sandbox stopped (exit code {box.returncode}{why}); {words}")
+        if box.hidden_phase:  # its exit code and last words could carry the hidden cases out
+            sub.notes.append("the sandbox stopped after the hidden tests had started (how it ended is not shown)")
+        else:
+            sub.notes.append(f"the sandbox stopped (exit code {box.returncode}{why}); its last words: {quote(last)}")
     return True
 
 
-def _compare(ex, ts, outcomes: list) -> Result:
+def _compare(ex, ts, outcomes: list, deadline: float = float("inf")) -> Result:
     """The compare phase of one test set: the same :func:`~course.grader.compare.core.compare` as a
     learner's ``check`` (reconciled across the set's cases). Missing outcomes fail their cases, a
-    malformed one fails its case, never the batch."""
+    malformed one fails its case, never the batch; past the submission's deadline it stops."""
+    if time.monotonic() > deadline:
+        raise OverBudget()
     outcomes = list(outcomes)[: len(ts.cases)]
     while len(outcomes) < len(ts.cases):
         outcomes.append(Outcome(error=ErrorInfo("exception", "NoResult", "no result for this case")))
@@ -195,7 +201,7 @@ def score_exercise(w: Work, ex, t: int) -> ExerciseGrade:
             continue
         outcomes, set_meta = got
         timed_out = timed_out or bool(set_meta.get("timed_out"))
-        sg.result = _compare(ex, ts, outcomes)
+        sg.result = _compare(ex, ts, outcomes, w.deadline)
         sg.n_passed = sg.result.n_passed
     if meta is None:
         g.status = "no_result"
@@ -268,8 +274,42 @@ def _explain_cells(w: Work) -> None:
 PIPELINE = (read, lesson, scan, run, collect, score)
 
 
-def run_pipeline(w: Work, stages=PIPELINE) -> Work:
+GRADER_BUDGET = 120.0  # seconds of the grader's own work on one submission (the sandbox's time not counted)
+
+
+class OverBudget(Exception):
+    """The grader's own work on one submission (scan, transform, decode, compare, write) ran past
+    :data:`GRADER_BUDGET`."""
+
+
+def _over_budget(w: Work, where: str) -> None:
+    w.sub.status = "invalid"
+    w.sub.notes.append(f"not graded: the grader's own work on this notebook ({where}) took more than "
+                       f"{GRADER_BUDGET:g} s; review it by hand")
+    if w.plan is not None:
+        _fill(w, "not_graded", "not graded: over the grader's time budget")
+
+
+def run_pipeline(w: Work, stages=PIPELINE, budget: float | None = None) -> Work:
+    """The stages in order, each stopping the pipeline by returning ``False``. The time the grader
+    spends outside the sandbox is bounded by ``budget`` (default :data:`GRADER_BUDGET`): past it
+    the submission is "invalid" with the reason, and the batch goes on."""
+    budget = GRADER_BUDGET if budget is None else budget
+    spent = 0.0
     for stage in stages:
-        if not stage(w):
+        start = time.monotonic()
+        if stage is not run:
+            w.deadline = start + budget - spent
+        try:
+            go = stage(w)
+        except OverBudget:
+            _over_budget(w, stage.__name__)
+            break
+        if stage is not run:
+            spent += time.monotonic() - start
+            if spent > budget:
+                _over_budget(w, stage.__name__)
+                break
+        if not go:
             break
     return w

@@ -51,17 +51,50 @@ def binary() -> str | None:
 
 
 def python_paths() -> list[str]:
-    """Folders of the Python installation the sandbox needs, read-only."""
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    """Folders of the Python installation the sandbox needs, read-only, at the paths the grader's
+    interpreter knows them by (and at their real paths): a venv's own folder and the installation
+    it was made from, wherever they are (``/tmp`` included)."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.path.abspath(sys.executable))}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         paths.add(sysconfig.get_paths()[key])
     paths.update(p for p in site.getsitepackages() if p)
-    out = []
+    paths = {os.path.abspath(p) for p in paths} | {os.path.realpath(p) for p in paths}
+    out: list[str] = []
     for p in sorted(paths, key=len):
-        p = os.path.realpath(p)
         if os.path.isdir(p) and not any(p == q or p.startswith(q + os.sep) for q in out):
             out.append(p)
     return [p for p in out if not (p == "/usr" or p.startswith("/usr/"))]
+
+
+def _course_copies() -> set:
+    """Real paths of every folder that holds the full ``course`` package as the grader sees it:
+    where it was imported from, ``course`` in each ``sys.path`` folder, an editable install's target."""
+    found = set()
+    import course
+
+    found.add(Path(course.__file__).resolve().parent)
+    for entry in sys.path:
+        if entry and (Path(entry) / "course" / "__init__.py").is_file():
+            found.add((Path(entry) / "course").resolve())
+    for name, module in list(sys.modules.items()):
+        target = getattr(module, "MAPPING", None) if name.startswith("__editable__") else None
+        if isinstance(target, dict) and isinstance(target.get("course"), str):
+            found.add(Path(target["course"]).resolve())
+    return {str(p) for p in found if p.is_dir()}
+
+
+def masks(view: str) -> list[str]:
+    """Bind the grading view over every copy of the full package inside a folder the sandbox
+    mounts (a non-editable install's ``site-packages/course``): there, only the view exists."""
+    args = []
+    mounted = ["/usr", *python_paths()]
+    for copy in sorted(_course_copies()):
+        for dest in mounted:
+            real = os.path.realpath(dest)
+            if copy == real or copy.startswith(real + os.sep):
+                args += ["--ro-bind", os.path.join(view, "course"), dest + copy[len(real):]]
+    return args
 
 
 def environment(disk_mb: int) -> dict:
@@ -100,17 +133,18 @@ def _mounts(view: str, job: str, disk_mb: int) -> list[str]:
     for f in ("/etc/ld.so.cache", "/etc/localtime"):
         if os.path.exists(f):
             args += ["--ro-bind", f, f]
-    for p in python_paths():
-        args += ["--ro-bind", p, p]
     # /dev is a tmpfs of bubblewrap's with no size limit (half the RAM): read-only, with a capped
     # /dev/shm (its remount is not recursive); the shm cap is part of the disk budget
     shm = max(1, int(disk_mb) // 4)
     args += ["--ro-bind", view, VIEW, "--ro-bind", job, JOB, "--proc", "/proc", "--dev", "/dev",
              "--size", str(shm * 2**20), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
              "--size", str((int(disk_mb) - shm) * 2**20 if disk_mb > shm else 2**20), "--tmpfs", "/tmp",
-             "--dir", "/tmp/home", "--dir", "/tmp/work",
-             "--remount-ro", "/"]  # bubblewrap's own root tmpfs: read-only too
-    return args
+             "--dir", "/tmp/home", "--dir", "/tmp/work"]
+    # the installation after /tmp's tmpfs (a venv under /tmp stays visible), the view over any full copy
+    for p in python_paths():
+        args += ["--ro-bind", os.path.realpath(p), p]
+    args += masks(view)
+    return args + ["--remount-ro", "/"]  # bubblewrap's own root tmpfs: read-only too
 
 
 def _blocked(path: str) -> str | None:
@@ -163,11 +197,21 @@ def command(view: str, job: str, *, disk_mb: int, stage: str, argv: list | None 
         inner += ["--setenv", k, v]
     inner += _mounts(view, job, disk_mb)
     argv = argv if argv is not None else ["-m", "course.instructor.sandbox.inside.box", f"{JOB}/job.pkl"]
-    inner += ["--chdir", "/tmp/work", os.path.realpath(sys.executable), *argv]
+    inner += ["--chdir", "/tmp/work", os.path.abspath(sys.executable), *argv]  # the grader's own, venv or not
     if os.geteuid() != 0 or not (shutil.which("unshare") and shutil.which("setpriv")):
         return inner
     needed = [*python_paths(), str(Path(bwrap).resolve().parent.parent.parent), view, job]
     return _as_nobody(inner, needed, stage)
+
+
+PREFLIGHT = ("-c", "import course.instructor.sandbox.inside.box as b; b.preflight(); print('ok')")
+
+
+def python_problem(why: str) -> str:
+    """The start-up check's sentence when the sandbox's Python cannot import what grading needs."""
+    return (f"the grading sandbox cannot import what it needs with this Python ({sys.executable}): {why}. "
+            "Fix: install the course with its dependencies into this environment (python -m pip install -e .) "
+            "and run `course grade` from it")
 
 
 def main() -> int:
@@ -197,8 +241,8 @@ def problem(view: str, job: str, stage: str, argv: tuple | list | None = None) -
         return ("the grader runs as root, and root's processes are exempt from the sandbox's process limit: "
                 "install util-linux (unshare, setpriv) so that bubblewrap runs as nobody, grade as an "
                 "unprivileged user, or pass --isolation process")
-    argv = list(argv) if argv is not None else ["-c", "import course.instructor.sandbox.inside.box; print('ok')"]
-    cmd = command(view, job, disk_mb=8, stage=stage, argv=argv)
+    argv = list(argv) if argv is not None else list(PREFLIGHT)
+    cmd = command(view, job, disk_mb=64, stage=stage, argv=argv)
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -206,6 +250,8 @@ def problem(view: str, job: str, stage: str, argv: tuple | list | None = None) -
     if r.returncode == 0 and r.stdout.strip() == "ok":
         return None
     why = (r.stderr.strip().splitlines() or ["no message"])[-1][:300]
+    if "Traceback (most recent call last)" in r.stderr:
+        return python_problem(why)
     fix = ("user namespaces seem to be disabled (sysctl kernel.unprivileged_userns_clone=1, "
            "user.max_user_namespaces > 0, or AppArmor's kernel.apparmor_restrict_unprivileged_userns=0), "
            "or this container forbids them (Docker: --security-opt seccomp=unconfined, or run the "

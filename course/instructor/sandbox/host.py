@@ -120,19 +120,39 @@ class Batch:
                                  argv=["-m", "course.instructor.sandbox.inside.box", "-"])
         return [sys.executable, "-m", "course.instructor.sandbox.inside.box", "-"]
 
-    def _start(self) -> _Started:
-        folder = Path(tempfile.mkdtemp(prefix="box-", dir=self.root))
-        os.chmod(folder, 0o755)
+    def _environment(self, folder: Path) -> dict:
         env = bwrap.environment(self.limits.disk)
         if self.isolation == "process":
             cwd = folder / "work"
-            cwd.mkdir()
+            cwd.mkdir(exist_ok=True)
             env = {**env, "PYTHONPATH": self.view, "HOME": str(cwd), "TMPDIR": str(cwd),
                    "MPLCONFIGDIR": str(cwd / ".mpl"), "IPYTHONDIR": str(cwd / ".ipython"),
                    "COURSE_PROGRESS_FILE": str(cwd / "progress.json")}
+        return env
+
+    def _start(self) -> _Started:
+        folder = Path(tempfile.mkdtemp(prefix="box-", dir=self.root))
+        os.chmod(folder, 0o755)
         proc = subprocess.Popen(self.command(folder), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env, cwd=str(folder), start_new_session=True)
+                                stderr=subprocess.PIPE, env=self._environment(folder), cwd=str(folder),
+                                start_new_session=True)
         return _Started(proc, folder)
+
+    def check(self) -> str | None:
+        """The start-up check, before any learner is graded: ``None`` when a sandbox starts here
+        and imports everything it needs (IPython, NumPy, the run phase), else the cause."""
+        folder = Path(tempfile.mkdtemp(prefix="probe-", dir=self.root))
+        os.chmod(folder, 0o755)
+        if self.isolation == "bwrap":
+            return bwrap.problem(self.view, str(folder), self.stage)
+        try:
+            r = subprocess.run([sys.executable, *bwrap.PREFLIGHT], capture_output=True, text=True, timeout=120,
+                               stdin=subprocess.DEVNULL, env=self._environment(folder), cwd=str(folder))
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"the grading process could not start ({exc})"
+        if r.returncode == 0 and r.stdout.strip() == "ok":
+            return None
+        return bwrap.python_problem((r.stderr.strip().splitlines() or ["no message"])[-1][:300])
 
     def take(self) -> _Started:
         """A sandbox for one attempt (a pre-started one if there is one), and a new one started

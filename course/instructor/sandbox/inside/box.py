@@ -300,6 +300,24 @@ def _read_blob(fh):
     return pickle.loads(data)
 
 
+def preflight():
+    """Everything the sandbox needs, imported before any learner's code (the grader's start-up
+    check runs this too, so that a missing dependency stops the batch before anyone is graded):
+    IPython's shell, NumPy, the run phase and what the job's pickle needs, the wire format."""
+    shell = _shell()
+    import numpy  # noqa: F401
+
+    import course.grader.run.lesson_protocols  # noqa: F401
+    import course.grader.run.protocols  # noqa: F401
+    import course.grader.run.runner  # noqa: F401
+    import course.grader.run.topic_protocols  # noqa: F401
+    import course.grader.run.training_protocol  # noqa: F401
+
+    from . import wire  # noqa: F401
+
+    return shell
+
+
 def main(job_source: str) -> int:
     out = os.fdopen(os.dup(1), "wb", buffering=0)
     null = os.open(os.devnull, os.O_WRONLY)
@@ -308,17 +326,7 @@ def main(job_source: str) -> int:
     sys.meta_path.append(_WithheldFinder())
     from .channel import send_json
 
-    shell = _shell()  # IPython, and numpy with it: imported once, before any learner's code
-    import numpy  # noqa: F401
-
-    import course.grader.run.lesson_protocols  # noqa: F401  (the run phase, and what the job's pickle needs)
-    import course.grader.run.protocols  # noqa: F401
-    import course.grader.run.runner  # noqa: F401
-    import course.grader.run.topic_protocols  # noqa: F401
-    import course.grader.run.training_protocol  # noqa: F401
-
-    from . import wire  # noqa: F401
-
+    shell = preflight()
     send_json(out, {"event": "ready"})
     job = _read_job(job_source)
     more = os.fdopen(os.dup(0), "rb") if job_source == "-" else None  # the hidden sets come here later

@@ -193,7 +193,7 @@ class _Reader:
 
     def array(self, k) -> np.ndarray:
         if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k < self.n:
-            raise WireError(f"bad array reference {k!r}")
+            raise WireError("an array reference that is not the index of an array sent")
         if k in self.cache:  # each reference is a new array: it counts against the budget again
             a = self.cache[k]
             if a.nbytes > self.budget:
@@ -209,9 +209,9 @@ class _Reader:
         try:
             a = np.load(io.BytesIO(data), allow_pickle=False)
         except Exception as exc:  # ValueError for object arrays, anything else for garbage
-            raise WireError(f"array {k}: {type(exc).__name__}: {exc}") from None
+            raise WireError(f"array {k}: not a readable .npy array ({type(exc).__name__})") from None
         if not isinstance(a, np.ndarray) or a.dtype.kind not in _ARRAY_KINDS or a.dtype.fields is not None:
-            raise WireError(f"array {k}: dtype {getattr(a, 'dtype', '?')} is not allowed")
+            raise WireError(f"array {k}: an array of a kind that is not allowed (only numbers and booleans)")
         a = a.astype(a.dtype.newbyteorder("="), copy=False)
         self.cache[k] = a
         return a.copy()
@@ -256,7 +256,7 @@ class _Reader:
             if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (re_, im)):
                 raise WireError("bad complex")
             return complex(re_, im)
-        raise WireError(f"unknown tag {str(tag)[:40]!r}")
+        raise WireError("a value of an unknown kind")
 
 
 def _list(x: dict, key: str) -> list:
