@@ -136,8 +136,10 @@ def test_every_exit_quotes_names_and_notes(tmp_path):
     with open(tmp_path / "gradebook.csv", newline="") as fh:
         rows = list(csv.reader(fh))
     assert all(not cell.startswith(quoting.FORMULA) for row in rows for cell in row)
-    pages = sorted(p.name for p in (tmp_path / "feedback").iterdir())
+    pages = sorted(p.name for p in (tmp_path / "feedback").iterdir() if p.suffix == ".md")
     assert len(pages) == len(grades) and "alice.md" in pages and "a_b.md" in pages  # a b: a file of its own
+    html_pages = sorted(p.name for p in (tmp_path / "feedback").iterdir() if p.suffix == ".html")
+    assert [p[:-5] for p in html_pages] == [p[:-3] for p in pages]  # the same names, one page of each kind
     for page in (tmp_path / "feedback").iterdir():
         text = page.read_text()
         assert "<script>" not in text and "\x1b" not in text and "\u202e" not in text

@@ -52,8 +52,14 @@ def csv_uncell(text: str) -> str:
 
 
 def html_text(text, n: int | None = None) -> str:
-    """HTML-escaped text (quotes included: safe in attributes too), one line when ``n`` is given."""
-    return html.escape(one_line(text, n) if n is not None else str(text), quote=True)
+    """HTML-escaped text (quotes included: safe in attributes too), one line when ``n`` is given;
+    every character that is not printable (but line breaks) shown as an escape, as on a terminal."""
+    if n is not None:
+        t = one_line(text, n)
+    else:
+        t = str(text)
+        t = t if t.isprintable() else "".join(c if c.isprintable() or c == "\n" else _escape(c) for c in t)
+    return html.escape(t, quote=True)
 
 
 def md_text(text, n: int = 400) -> str:

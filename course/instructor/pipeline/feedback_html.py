@@ -10,10 +10,10 @@ page has no script and loads nothing.
 
 from __future__ import annotations
 
-import html
 import time
 
 from ...grader.report import render_html
+from .. import quoting
 from .feedback_words import CELL_HEADINGS, STATUS_WORDS, page_notes
 
 __all__ = ["feedback_html"]
@@ -35,7 +35,7 @@ _PAGE_CSS = (
 
 
 def _e(text) -> str:
-    return html.escape(str(text))
+    return quoting.html_text(text)
 
 
 def _cells(g, yours: bool) -> list[str]:
