@@ -120,7 +120,7 @@ def runs(request, lab, tmp_path_factory):
     are staged (``Run.evidence``) for the tests that fail."""
     from playwright.sync_api import sync_playwright
 
-    pending, results, n = _wanted(request.session.items), {}, 0
+    pending, results, summaries, n = _wanted(request.session.items), {}, [], 0
     folder, staging = artifacts_dir(), tmp_path_factory.mktemp("browser-evidence")
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
@@ -135,12 +135,14 @@ def runs(request, lab, tmp_path_factory):
                 page, context = entry
                 if page.poll():
                     results[page.path] = _finish(page, folder, staging)
+                    summaries.append(_summary(page.run))
                     context.close()
                     active.remove(entry)
             if active:
                 active[0][0].page.wait_for_timeout(250)  # the polling interval of the running notebooks
         browser.close()
     print(f"\nbrowser screenshots: {folder}")
+    (folder / "browser-runs.txt").write_text("".join(summaries))
     return results
 
 
@@ -158,12 +160,17 @@ def _finish(page: LabPage, folder: Path, staging: Path):
     finally:
         page.keep_evidence(staging, stem)
         page.close()
+    print("\n" + _summary(run), end="")
+    return run
+
+
+def _summary(run) -> str:
+    """One line: the notebook's time (each phase's), cells, widgets and what moving them did."""
     widgets = sum(r["widget"] for c in run.cells for r in c["rendered"])
     moved = ", ".join(f"{what} {'changed' if ok else 'did NOT change'} its figure" for _, what, ok in run.interactions)
     timings = ", ".join(f"{k} {v:.1f} s" for k, v in run.timings.items())
-    print(f"\n{run.path}: {time.monotonic() - run.started:.1f} s ({timings}), {len(run.cells)} code cells, "
-          f"{widgets} widgets{'; ' + moved if moved else ''}", end="")
-    return run
+    return (f"{run.path}: {time.monotonic() - run.started:.1f} s ({timings}), {len(run.cells)} code cells, "
+            f"{widgets} widgets{'; ' + moved if moved else ''}{'; ' + run.error if run.error else ''}\n")
 
 
 @pytest.fixture(autouse=True)
