@@ -1,8 +1,8 @@
 """Run a marker's tests N times and name every test that did not pass every time.
 
-Run:  python benchmarks/repeat_marker.py -m browser -n 5 [-k 03_backprop] [--busy 1] [-- PYTEST ARGS]
+Run:  python benchmarks/repeat_marker.py -m browser -n 5 [-k 03_backprop] [--busy 1] [PATHS] [-- PYTEST ARGS]
 
-Each run is ``python -m pytest -p no:cacheprovider -m MARKER [-k EXPR] [paths]`` with its own
+Each run is ``python -m pytest -p no:cacheprovider [-m MARKER] [-k EXPR] [PATHS]`` with its own
 JUnit XML file (in ``--out``, default ``build/repeat``). The report gives each run's time and
 counts, then every test whose outcome was not "passed" in every run, with its outcome per run
 (P passed, F failed, E error, S skipped, X xfailed, - absent from that run) and the first failure
@@ -61,8 +61,9 @@ def _spin(stop):
 def run_once(index: int, args, out: Path) -> tuple[float, int, dict]:
     junit = out / f"run{index}.xml"
     junit.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-m", args.marker,
-               f"--junitxml={junit}", *(["-k", args.k] if args.k else []), *args.paths, *args.pytest_args]
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--junitxml={junit}",
+               *(["-m", args.marker] if args.marker else []), *(["-k", args.k] if args.k else []),
+               *args.paths, *args.pytest_args]
     stop = multiprocessing.Event()
     busy = [multiprocessing.Process(target=_spin, args=(stop,), daemon=True) for _ in range(args.busy)]
     for p in busy:
@@ -102,7 +103,7 @@ def report(results: list[dict], list_skips: bool) -> tuple[list[str], bool]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-m", dest="marker", required=True, help="the marker expression, as pytest's -m")
+    parser.add_argument("-m", dest="marker", default=None, help="the marker expression, as pytest's -m")
     parser.add_argument("-n", dest="runs", type=int, default=5, help="how many runs (default 5)")
     parser.add_argument("-k", default=None, help="pytest's -k expression")
     parser.add_argument("--busy", type=int, default=0, help="CPU-bound processes running beside each run")
