@@ -277,10 +277,14 @@ class LabPage:
         self.console: list[str] = []
         self.page.on("console", lambda m: self._log(f"console.{m.type}: {m.text}"))
         self.page.on("pageerror", lambda e: self._log(f"page error: {e}"))
-        self.page.on("crash", lambda _: self._log("the page crashed"))
+        self.page.on("crash", lambda _: self._crashed())
         self.phase, self.why = "open", "the page to start loading"
         self.run.started = self._since = time.monotonic()
         self.page.goto(lab.notebook_url(path, workspace), wait_until="commit")
+
+    def _crashed(self):
+        self._log("the page crashed")
+        self.run.error = self.run.error or f"the page crashed while awaiting {PHASES.get(self.phase, ('', self.phase))[1]}"
 
     def _log(self, line: str):
         self.console.append(f"{time.monotonic() - self.run.started:8.2f} s  {line}")
