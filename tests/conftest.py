@@ -34,3 +34,29 @@ def write_notebook():
         return nb
 
     return write
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test keeps its evidence: the screenshot and console log of its page go to
+    the artifacts folder, and the failure message names them (``_browser.keep_on_failure``)."""
+    report = yield
+    if report.failed and report.when in ("setup", "call"):
+        from _browser import EVIDENCE
+
+        write = item.stash.get(EVIDENCE, None)
+        if write is not None:
+            try:
+                paths = write()
+                note = "browser artifacts: " + (", ".join(map(str, paths)) or "none (the page never opened)")
+            except Exception as exc:  # the evidence must never hide the failure itself
+                note = f"browser artifacts could not be written: {exc}"
+            longrepr = report.longrepr
+            if hasattr(longrepr, "addsection"):
+                longrepr.addsection("browser artifacts", note)
+                crash = getattr(longrepr, "reprcrash", None)
+                if crash is not None:
+                    crash.message = f"{crash.message}\n{note}"
+            else:
+                report.longrepr = f"{longrepr}\n{note}"
+    return report

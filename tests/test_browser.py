@@ -30,14 +30,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from _browser import REPO, JupyterLab, artifacts_dir, launch_chromium
+from _browser import REPO, TIMEOUT, JupyterLab, artifacts_dir, keep_on_failure, launch_chromium
 from _lab_page import WIDGET_MIME, LabPage
 
 from course import authoring
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # module fixtures: one worker
 
-RUN_TIMEOUT = float(os.environ.get("COURSE_BROWSER_TIMEOUT", 600))  # seconds, one notebook
 WORKERS = int(os.environ.get("COURSE_BROWSER_WORKERS", 3))
 CHECK_CALL = re.compile(r"^[ \t]*(?:\w+\.)?check\(", re.MULTILINE)
 WIDGET_REPR = re.compile(r"^\s*[A-Z]\w*\((?:children|value|outputs|layout|description)=")
@@ -102,71 +101,99 @@ def lab(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def runs(request, lab):
-    """Run every notebook the session selected, ``WORKERS`` at a time; ``{path: Run}``."""
-    from playwright.sync_api import sync_playwright
-
+def _wanted(items) -> list[str]:
+    """The notebooks the selected tests look at, in order."""
     wanted = []
-    for item in request.session.items:
+    for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         extra = {"test_a_planted": PLANTED, "test_the_widget_test": BROKEN}
         path = params.get("notebook") or next((v for k, v in extra.items() if item.name.startswith(k)), None)
         if path and path not in wanted:
             wanted.append(path)
-    folder, results = artifacts_dir(), {}
+    return wanted
+
+
+@pytest.fixture(scope="session")
+def runs(request, lab, tmp_path_factory):
+    """Run every notebook the session selected, ``WORKERS`` at a time, each in a browser context,
+    page, workspace and kernel of its own; ``{path: Run}``. Each page's screenshot and console log
+    are staged (``Run.evidence``) for the tests that fail."""
+    from playwright.sync_api import sync_playwright
+
+    pending, results, summaries, n = _wanted(request.session.items), {}, [], 0
+    folder, staging = artifacts_dir(), tmp_path_factory.mktemp("browser-evidence")
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        pending, active, n = list(wanted), [], 0
+        active = []
         while pending or active:
             while pending and len(active) < WORKERS:
                 path, n = pending.pop(0), n + 1
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
-                page = LabPage(context, lab, path, workspace=f"test{n}")
-                try:
-                    page.start()
-                except Exception as exc:  # recorded: the tests of this notebook fail with it
-                    page.run.error = f"could not start Run All: {exc}"
-                page.run.started = time.monotonic()
-                active.append((page, context, page.run.started + RUN_TIMEOUT))
+                page = LabPage(context, lab, path, workspace=f"test{n}", timeout=TIMEOUT)
+                active.append((page, context))
             for entry in list(active):
-                page, context, deadline = entry
-                if page.run.error is None and not page.finished() and time.monotonic() < deadline:
-                    continue
-                results[page.path] = _finish(page, folder)
-                context.close()
-                active.remove(entry)
+                page, context = entry
+                if page.poll():
+                    results[page.path] = _finish(page, folder, staging)
+                    summaries.append(_summary(page.run))
+                    context.close()
+                    active.remove(entry)
             if active:
-                active[0][0].page.wait_for_timeout(250)  # poll the running notebooks
+                active[0][0].page.wait_for_timeout(250)  # the polling interval of the running notebooks
         browser.close()
     print(f"\nbrowser screenshots: {folder}")
+    (folder / "browser-runs.txt").write_text("".join(summaries))
     return results
 
 
-def _finish(page: LabPage, folder: Path):
+def _finish(page: LabPage, folder: Path, staging: Path):
     run = page.run
+    stem = run.path.replace("/", "-").removesuffix(".ipynb")
     try:
-        run.settled = run.error is None and page.finished()
-        page.snapshot()
-        stem = run.path.replace("/", "-").removesuffix(".ipynb")
-        page.screenshot_widgets(folder, stem)
-        page.screenshot_report(folder, stem, "failed")
-        page.move_controls()
+        if run.error is None:
+            page.snapshot()
+            page.screenshot_widgets(folder, stem)
+            page.screenshot_report(folder, stem, "failed")
+            page.move_controls()
     except Exception as exc:
-        run.error = (run.error or "") + f" while reading the page: {exc}"
+        run.error = f"while reading the page: {exc}"
     finally:
+        page.keep_evidence(staging, stem)
         page.close()
+    print("\n" + _summary(run), end="")
+    return run
+
+
+def _summary(run) -> str:
+    """One line: the notebook's time (each phase's), cells, widgets and what moving them did."""
     widgets = sum(r["widget"] for c in run.cells for r in c["rendered"])
     moved = ", ".join(f"{what} {'changed' if ok else 'did NOT change'} its figure" for _, what, ok in run.interactions)
-    print(f"\n{run.path}: {time.monotonic() - run.started:.1f} s, {len(run.cells)} code cells, "
-          f"{widgets} widgets{'; ' + moved if moved else ''}", end="")
-    return run
+    timings = ", ".join(f"{k} {v:.1f} s" for k, v in run.timings.items())
+    return (f"{run.path}: {time.monotonic() - run.started:.1f} s ({timings}), {len(run.cells)} code cells, "
+            f"{widgets} widgets{'; ' + moved if moved else ''}{'; ' + run.error if run.error else ''}\n")
+
+
+@pytest.fixture(autouse=True)
+def _evidence_on_failure(request, runs):
+    """A failing test's notebook page (screenshot, console log) is copied into the artifacts."""
+    params = getattr(getattr(request.node, "callspec", None), "params", {})
+    path = params.get("notebook") or next(iter(_wanted([request.node])), None)
+
+    def write():
+        run = runs.get(path)
+        if run is None:
+            return []
+        kept = [folder / f.name for folder in [artifacts_dir()] for f in run.evidence]
+        for staged, target in zip(run.evidence, kept):
+            shutil.copyfile(staged, target)
+        return kept
+
+    keep_on_failure(request.node, write)
 
 
 def _run(runs, notebook):
     run = runs[notebook]
-    assert run.error is None, f"{notebook}: {run.error}"
-    assert run.settled, f"{notebook}: Run All did not finish within {RUN_TIMEOUT:.0f} s (COURSE_BROWSER_TIMEOUT)"
+    assert run.error is None, f"{notebook}: {run.error} (COURSE_BROWSER_TIMEOUT bounds each wait)"
     return run
 
 

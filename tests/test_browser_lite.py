@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from _browser import REPO, artifacts_dir, launch_chromium
+from _browser import REPO, TIMEOUT, artifacts_dir, keep_on_failure, launch_chromium
 
 from course import authoring, lite
 
@@ -163,22 +163,35 @@ def served(site):
     server.shutdown()
 
 
-_RUN_CELL = """async (code) => {
+_RUN_CELL = """async ([code, ms]) => {
   const app = window.jupyterapp || window.jupyterlab;
   const nb = [...app.shell.widgets('main')].find((w) => w.sessionContext);
-  await nb.context.ready; await nb.sessionContext.ready;
-  const future = nb.sessionContext.session.kernel.requestExecute({code});
-  const out = [];
-  future.onIOPub = (msg) => { const c = msg.content; out.push(c.text || c.evalue || (c.data && c.data['text/plain']) || ''); };
-  const reply = await future.done;
-  return {status: reply.content.status, output: out.join('')};
+  const run = async () => {
+    await nb.context.ready; await nb.sessionContext.ready;
+    const future = nb.sessionContext.session.kernel.requestExecute({code});
+    const out = [];
+    future.onIOPub = (msg) => { const c = msg.content; out.push(c.text || c.evalue || (c.data && c.data['text/plain']) || ''); };
+    const reply = await future.done;
+    return {status: reply.content.status, output: out.join('')};
+  };
+  const late = new Promise((ok) => setTimeout(() => ok({status: `no reply within ${ms / 1000} s`, output: ''}), ms));
+  return Promise.race([run(), late]);
 }"""
 
+_KERNEL_STARTED = """() => { const app = window.jupyterapp || window.jupyterlab; return !!app &&
+  [...app.shell.widgets('main')].some((w) => w.sessionContext && w.sessionContext.session); }"""
 
-@pytest.fixture(scope="session")
+
+def run_cell(page, code: str) -> dict:
+    """Execute ``code`` in the page's kernel: ``{status, output}`` (the status says when no reply came)."""
+    return page.evaluate(_RUN_CELL, [code, TIMEOUT * 1e3])
+
+
+@pytest.fixture(scope="module")
 def lite_page(served):
     """Lesson 01 open in the served site, its kernel started; ``(page, first cell's result, requests
-    that left the site)``."""
+    that left the site)``. Module-scoped: its Playwright loop ends with this module, so later tests
+    may start their own. Its console is logged for the failure artifacts (``_lite_evidence``)."""
     from playwright.sync_api import sync_playwright
 
     url, report = served
@@ -187,18 +200,41 @@ def lite_page(served):
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        outside = []
+        page.set_default_timeout(TIMEOUT * 1e3)
+        outside, console = [], []
         page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((url, "data:", "blob:")) else None)
-        page.goto(f"{url}/lab/index.html?path=01_forward_pass.ipynb")
-        page.wait_for_function(
-            "() => { const app = window.jupyterapp || window.jupyterlab; return app && "
-            "[...app.shell.widgets('main')].some((w) => w.sessionContext && w.sessionContext.session); }",
-            timeout=180_000,
-        )
-        result = page.evaluate(_RUN_CELL, "import sys; print(sys.platform, sys.version_info[:2])")
+        page.on("console", lambda m: console.append(f"console.{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: console.append(f"page error: {e}"))
+        _LIVE.update(page=page, console=console)
+        page.goto(f"{url}/lab/index.html?path=01_forward_pass.ipynb", wait_until="commit")
+        try:
+            page.wait_for_function(_KERNEL_STARTED, timeout=TIMEOUT * 1e3)
+        except Exception as exc:
+            raise AssertionError(f"waited {TIMEOUT:.0f} s for JupyterLite to open lesson 01 with a kernel session") from exc
+        result = run_cell(page, "import sys; print(sys.platform, sys.version_info[:2])")
         page.screenshot(path=str(artifacts_dir() / "jupyterlite-01_forward_pass.png"))
         yield page, result, outside
+        _LIVE.clear()
         browser.close()
+
+
+_LIVE: dict = {}  # the open JupyterLite page and its console log, while lite_page is alive
+
+
+@pytest.fixture(autouse=True)
+def _lite_evidence(request):
+    """A failing test of this module keeps the JupyterLite page's screenshot and console log."""
+
+    def write():
+        if "page" not in _LIVE:
+            return []
+        stem = artifacts_dir() / f"jupyterlite-{request.node.name}"
+        shot, log = stem.with_suffix(".png"), stem.with_suffix(".console.log")
+        log.write_text("\n".join(_LIVE["console"]) + "\n")
+        _LIVE["page"].screenshot(path=str(shot), timeout=60_000)
+        return [shot, log]
+
+    keep_on_failure(request.node, write)
 
 
 def test_a_lesson_opens_in_jupyterlite_and_its_kernel_runs_offline(lite_page):
@@ -213,9 +249,9 @@ def test_a_check_runs_in_jupyterlite(site, lite_page):
     missing = sorted(report["missing"])
     if missing:
         pytest.skip("the compiled Pyodide packages the course needs are not to be had here: " + ", ".join(missing))
-    install = page.evaluate(_RUN_CELL, lite.INSTALL_CELL)
+    install = run_cell(page, lite.INSTALL_CELL)
     assert install["status"] == "ok", install
     code = "from course.grader import check\nfrom course.layers import relu_forward\ncheck('layers.relu_forward', relu_forward)"
-    check = page.evaluate(_RUN_CELL, code)
+    check = run_cell(page, code)
     assert check["status"] == "ok" and "PASSED" in check["output"], check
     assert not outside, f"the site loaded files from elsewhere: {outside[:5]}"
