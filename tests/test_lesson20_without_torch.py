@@ -46,3 +46,14 @@ def test_run_all_reaches_the_end_and_every_check_names_the_extra(no_torch, capsy
     for r in results:
         assert not r.passed and r.diagnosis_names == ["needs_extra"]
         assert 'pip install "backprop-course[torch]"' in str(r)
+
+
+def test_a_check_made_without_the_extra_does_not_stick_once_it_is_there(monkeypatch):
+    pytest.importorskip("torch")
+    from course.bridge import train_step
+    from course.grader import check
+
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "torch", None)
+        assert "needs_extra" in check("bridge.train_step", train_step, record=False).diagnosis_names
+    assert check("bridge.train_step", train_step, record=False).passed  # the reference is run again

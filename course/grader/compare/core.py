@@ -71,6 +71,7 @@ def compare_case(exercise, index: int, case: Case, outcome: Outcome, reference: 
             ctx.passed, judged = ok, True
         if not entry.applies(protocol):
             continue
+        ctx.said = {d.name for d in diags}
         result = entry.test(ctx)
         if phase == "verdict":
             if result is None:

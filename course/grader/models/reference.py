@@ -11,7 +11,7 @@ learner's outputs match without running any code itself.
 from __future__ import annotations
 
 from ..cases import Case, cases
-from ..run.outcome import Outcome
+from ..run.outcome import NEEDS_EXTRA, Outcome
 from ..run.runner import run, run_case
 from .candidates import run_candidates
 
@@ -70,7 +70,8 @@ def reference_outcomes(exercise, seed: int, case_list=None, *, variants: bool = 
         outs = run(exercise, exercise.reference, cases(exercise, seed))
         if len(_REFERENCE_CACHE) > 256:
             _REFERENCE_CACHE.clear()
-        _REFERENCE_CACHE[key] = outs
+        if not any(o.error is not None and o.error.type == NEEDS_EXTRA for o in outs):
+            _REFERENCE_CACHE[key] = outs  # an extra missing now may be installed before the next check
     if variants and outs and not has_extras(exercise, outs[0]):
         for case, out in zip(cases(exercise, seed), outs):
             add_reference_extras(exercise, case, out)
