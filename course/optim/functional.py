@@ -175,7 +175,9 @@ def rmsprop(w, g, state, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, mom
     v = state["square_avg"] = alpha * buffer(state, "square_avg", w) + (1 - alpha) * g * g
     if centered:
         m = state["grad_avg"] = alpha * buffer(state, "grad_avg", w) + (1 - alpha) * g
-        d = xp.sqrt(v - m * m) + eps
+        # v - m*m is a variance (>= 0), but rounding can leave it a hair below 0 when it is ~0:
+        # clamp, where PyTorch's sqrt would give NaN
+        d = xp.sqrt(xp.maximum(v - m * m, 0.0)) + eps
     else:
         d = xp.sqrt(v) + eps
     if momentum > 0:

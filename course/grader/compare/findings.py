@@ -64,7 +64,7 @@ class Context:
     reference: Outcome
     passed: bool = False
     failing: list = field(default_factory=list)  # names of outputs that did not match
-    said: set = field(default_factory=set)  # names of the diagnoses found so far (earlier entries)
+    said: set = field(default_factory=set)  # names the exercise's own judge gave (not said again)
     plot: dict | None = None
 
     @property
