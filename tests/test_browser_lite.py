@@ -43,11 +43,12 @@ def _kernel_or_skip():
         pytest.skip(str(exc))
 
 
-def test_the_lite_extra_does_not_install_the_kernel_into_jupyterlab():
-    """Its labextension only works in JupyterLite (in JupyterLab every page load logs its error)."""
+def test_the_lite_extra_installs_the_kernel_the_site_build_needs():
+    """The site's build finds the Pyodide kernel's labextension among the installed ones: without it
+    a fresh venv builds a site whose notebooks never get a kernel (a clean CI clone showed it)."""
     text = (REPO / "pyproject.toml").read_text()
     lite_extra = re.search(r"^lite = \[(.*)\]$", text, re.M)[1]
-    assert "jupyterlite-core" in lite_extra and "pyodide-kernel" not in lite_extra
+    assert "jupyterlite-core" in lite_extra and '"jupyterlite-pyodide-kernel==' in lite_extra
 
 
 @pytest.fixture(scope="session")

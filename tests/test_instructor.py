@@ -373,7 +373,7 @@ def test_the_grader_files_are_out_of_reach(tmp_path):
         f"open({str(target)!r}, 'w').write('{{}}')\n",
         f"import os\nos.makedirs({str(out)!r}, exist_ok=True)\n"
         f"open({str(out / 'gradebook.csv')!r}, 'w').write('submission,total\\nwrites_files,100\\n')\n",
-        "import course, pathlib\n(pathlib.Path(course.__file__).parent / 'grader' / 'runner.py').write_text('')",
+        "import course, pathlib\n(pathlib.Path(course.__file__).parent / 'grader' / 'run' / 'runner.py').write_text('')",
         *CORRECT,
     ])
     nbformat.write(bad, tmp_path / "writes_files.ipynb")
@@ -383,7 +383,7 @@ def test_the_grader_files_are_out_of_reach(tmp_path):
     row = read_gradebook(out)["writes_files"]
     assert row["total"] == "3" and row["status"] == "graded"
     assert target.read_bytes() == before
-    assert (REPO / "course" / "grader" / "runner.py").stat().st_size > 0
+    assert (REPO / "course" / "grader" / "run" / "runner.py").stat().st_size > 0
     errors = json.loads((out / "grades.json").read_text())["submissions"][0]["cell_errors"]
     # the solution and the package: read-only or absent; the output folder's path (under /tmp) was
     # written in the sandbox's own tmpfs, gone with it

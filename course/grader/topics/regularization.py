@@ -34,7 +34,6 @@ def _penalty_cases(rng):
         Case((_params(rng), 0.1), note="lam = 0.1"),
         Case((_params(rng, zeros=True), float(rng.uniform(0.01, 1.0))), note="some weights exactly 0"),
         Case(({"W": randn(rng, 4, 3)}, 0.0), note="lam = 0: no penalty"),
-        Case((_params(rng), 0.3), {"names": ("W1", "W2")}, note="names = ('W1', 'W2'): the biases are not penalised"),
     ]
 
 
