@@ -77,15 +77,11 @@ def _show(message: str) -> None:
 def needs(*exercise_ids: str):
     """Run the ``with`` block; if it raises ``NotImplementedError`` (an unwritten exercise), show
     which exercise unlocks the demo instead of a traceback, and close the figures it opened."""
-    plt = sys.modules.get("matplotlib.pyplot")
-    before = set(plt.get_fignums()) if plt is not None else set()
+    before = _figures()
     try:
         yield
     except NotImplementedError:
-        plt = sys.modules.get("matplotlib.pyplot")
-        if plt is not None:
-            for num in set(plt.get_fignums()) - before:
-                plt.close(num)
+        _close_new_figures(before)
         _show(unlock_message(*exercise_ids))
 
 
@@ -101,13 +97,23 @@ def needs_extra(extra: str, *exercise_ids: str, module: str | None = None):
         with needs(*exercise_ids):
             yield
         return
-    plt = sys.modules.get("matplotlib.pyplot")
-    before = set(plt.get_fignums()) if plt is not None else set()
+    before = _figures()
     try:
         yield
     except Exception:
-        plt = sys.modules.get("matplotlib.pyplot")
-        if plt is not None:
-            for num in set(plt.get_fignums()) - before:
-                plt.close(num)
+        _close_new_figures(before)
     _show(extra_message(extra))
+
+
+def _figures() -> set:
+    """The numbers of the open matplotlib figures (none when pyplot was never imported)."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    return set(plt.get_fignums()) if plt is not None else set()
+
+
+def _close_new_figures(before: set) -> None:
+    """Close the figures a failed block opened (a half-drawn demo must not show)."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        for num in _figures() - before:
+            plt.close(num)
