@@ -95,13 +95,19 @@ def kernel_tools(cache=None, offline: bool = False) -> Path:
 
 
 def _kernel_env(tools: Path) -> dict:
-    """The build's environment: the kernel's package and its JupyterLab extension in sight."""
-    data = next(tools.glob("*.data/data/share/jupyter"), None)
-    env = {**os.environ, "JUPYTERLITE_NO_LIBARCHIVE": "1",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(tools), os.environ.get("PYTHONPATH", "")]))}
-    if data is not None:
-        env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(data), os.environ.get("JUPYTER_PATH", "")]))
-    return env
+    """The build's environment: the kernel's package (and its build add-ons) importable."""
+    return {**os.environ, "JUPYTERLITE_NO_LIBARCHIVE": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(tools), os.environ.get("PYTHONPATH", "")]))}
+
+
+def kernel_labextensions(tools: Path) -> Path:
+    """The kernel's prebuilt JupyterLab extensions in its unpacked wheel. The build copies them into
+    the site from here (``FederatedExtensionAddon.extra_labextensions_path``): jupyterlite-core
+    otherwise looks only in ``sys.prefix``, where the kernel is deliberately not installed."""
+    found = next(tools.glob("*.data/data/share/jupyter/labextensions"), None)
+    if found is None or not any(found.glob("@*/*/package.json")):
+        raise RuntimeError(f"course lite: the {KERNEL[0]} wheel in {tools} has no JupyterLab extension")
+    return found
 
 
 def pyodide_version_of(tools: Path) -> str:
@@ -300,7 +306,7 @@ def build_site(out, *, cache=None, pyodide=None, offline=False, notebooks=None) 
         report["lessons"] = lesson_contents(Path(tmp) / "files", Path(notebooks or REPO / "notebooks"))
         report["wheels"] = [course_wheel(wheels, cache, offline).name] + [
             w.name for w in extra_wheels(wheels, cache, offline)]
-        command = [sys.executable, "-m", "jupyter", "lite", "build", "--lite-dir", str(lite_dir),
+        command = [sys.executable, "-m", "jupyterlite_core", "build", "--lite-dir", str(lite_dir),
                    "--contents", str(Path(tmp) / "files"), "--output-dir", str(out),
                    "--piplite-wheels", str(wheels)]  # fmt: skip
         if pyodide is None:
@@ -312,6 +318,9 @@ def build_site(out, *, cache=None, pyodide=None, offline=False, notebooks=None) 
         else:  # a full distribution: everything in its lock is there
             command += ["--pyodide", str(Path(pyodide).resolve())]
             report["runtime"] = f"full distribution from {pyodide}"
+        (lite_dir / "jupyter_lite_config.json").write_text(json.dumps({
+            "FederatedExtensionAddon": {"extra_labextensions_path": [str(kernel_labextensions(tools))]},
+        }))
         (lite_dir / "jupyter-lite.json").write_text(json.dumps({
             "jupyter-lite-schema-version": 0,
             "jupyter-config-data": {

@@ -281,3 +281,33 @@ def test_a_planted_mistake_shows_the_failed_report_and_its_diagnosis(runs):
     assert "You swapped the weights" in report["text"]
     assert report["images"] == 1, "the report shows both paths"
     assert any(p.name.endswith("report-failed.png") for p in run.screenshots)
+
+
+def test_a_jupyterlab_page_load_logs_no_error_from_the_jupyterlite_kernel(lab):
+    """The Pyodide kernel's labextension only works in JupyterLite: the `lite` extra does not install
+    it (`course lite` gives it to the build alone), so a JupyterLab page load logs nothing from it."""
+    import importlib.util
+
+    from playwright.sync_api import sync_playwright
+
+    if importlib.util.find_spec("jupyterlite_pyodide_kernel") is not None:
+        pytest.skip("jupyterlite-pyodide-kernel is installed here (an older `lite` extra installed it): "
+                    "pip uninstall jupyterlite-pyodide-kernel")
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page()
+            errors = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{lab.url}/lab?token={lab.token}")
+            # every plugin has activated and the layout is restored: the extension's error, if any, is logged
+            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started", timeout=TIMEOUT)
+            page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+            plugins = page.evaluate("() => window.jupyterapp.listPlugins ? window.jupyterapp.listPlugins() : []")
+        finally:
+            browser.close()
+    assert plugins, "JupyterLab listed no plugins: the test could not see what was loaded"
+    assert not [e for e in errors if "pyodide" in e.lower() or "jupyterlite" in e.lower()], errors
+    assert not [p for p in plugins if p.startswith("@jupyterlite/pyodide-kernel")], plugins

@@ -43,12 +43,23 @@ def _kernel_or_skip():
         pytest.skip(str(exc))
 
 
-def test_the_lite_extra_installs_the_kernel_the_site_build_needs():
-    """The site's build finds the Pyodide kernel's labextension among the installed ones: without it
-    a fresh venv builds a site whose notebooks never get a kernel (a clean CI clone showed it)."""
+def test_the_lite_extra_leaves_the_kernel_out_of_the_environment():
+    """The kernel's JupyterLab extension logs an error on every JupyterLab page load: the ``lite``
+    extra does not install it; ``course lite`` hands it to the build alone (next tests)."""
     text = (REPO / "pyproject.toml").read_text()
     lite_extra = re.search(r"^lite = \[(.*)\]$", text, re.M)[1]
-    assert "jupyterlite-core" in lite_extra and '"jupyterlite-pyodide-kernel==' in lite_extra
+    assert "jupyterlite-core" in lite_extra and "jupyterlite-pyodide-kernel" not in lite_extra
+
+
+def test_the_build_is_given_the_kernels_labextension_from_the_cache(tmp_path):
+    """Without the kernel installed, jupyterlite-core finds no kernel labextension in ``sys.prefix``
+    (a site built so has notebooks that never get a kernel): the unpacked wheel's is named to it."""
+    _kernel_or_skip()
+    found = lite.kernel_labextensions(lite.kernel_tools(CACHE, offline=True))
+    assert (found / "@jupyterlite" / "pyodide-kernel-extension" / "package.json").is_file()
+    (tmp_path / "empty.data" / "data" / "share" / "jupyter" / "labextensions").mkdir(parents=True)
+    with pytest.raises(RuntimeError, match="has no JupyterLab extension"):
+        lite.kernel_labextensions(tmp_path)
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +90,7 @@ def test_by_default_pyodide_comes_from_its_official_distribution_and_the_course_
     assert report["index_url"] == f"https://cdn.jsdelivr.net/pyodide/v{version}/full/"
     assert kernel["disablePyPIFallback"] is True and report["missing"] == {}
     assert not (out / "static" / "pyodide").exists()  # nothing of Pyodide is copied into the site
+    assert (out / "extensions" / "@jupyterlite" / "pyodide-kernel-extension" / "package.json").is_file()
     index = json.loads((out / "pypi" / "all.json").read_text())
     assert "backprop-course" in index
 

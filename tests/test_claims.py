@@ -546,6 +546,36 @@ def test_16_unclipped_rnn_blows_up_within_a_hundred_steps():
     assert 50 <= len(plain) <= 150 and len(clipped) == 300 and clipped[-20:].mean() < clipped[:20].mean()
 
 
+def full_run(lesson, start):
+    """The full (not ``COURSE_FAST``) value of the lesson's ``start`` line ``NAME = a if FAST else b``:
+    the prose describes the full run."""
+    return int(re.fullmatch(r".* if FAST else (\d+)", code_line(lesson, start))[1])
+
+
+def test_16_the_cnn_and_the_mlp_end_up_close_with_half_the_parameters():
+    """The lesson's own TinyCNN and the MLP, trained as its cell does, for the full run's epochs."""
+    from course import layers
+    from course.data import load_digits
+    from course.losses import softmax_cross_entropy
+    from course.model import MLP
+    from course.optim import Adam
+    from course.training import evaluate, fit
+
+    TinyCNN = notebook_function(L16, "TinyCNN", ref=layers, softmax_cross_entropy=softmax_cross_entropy)
+    (X, y), test = load_digits("train"), load_digits("test")
+    epochs = full_run(L16, "epochs = ")
+    accuracy, size = {}, {}
+    for name, model in {"cnn": TinyCNN(8, seed=0), "mlp": MLP([64, 32, 10], seed=0)}.items():
+        fit(model, Adam(model.params, lr=1e-2), (X, y), epochs=epochs, batch_size=32, progress=False)
+        accuracy[name] = evaluate(model, *test)[1]
+        size[name] = sum(v.size for v in model.params.values())
+    claim(L16, f"With {epochs} epochs the two end up close (about 96-97% on the test images), the CNN with just "
+               "over half the parameters")
+    assert all(0.955 <= a < 0.975 for a in accuracy.values()), accuracy  # "about 96-97%"
+    assert abs(accuracy["cnn"] - accuracy["mlp"]) <= 0.01, accuracy  # "close": within a point
+    assert 0.5 < size["cnn"] / size["mlp"] < 0.6, size  # "just over half"
+
+
 # ---------------------------------------------------------------------------------------------
 # lesson 17: attention; cross-references
 
@@ -574,6 +604,68 @@ def test_18_worked_quantization_example():
     assert np.round(2.5) == 2
     claim(L18, "$2.5 \\to 2$")
     claim(L18, f"With 8 bits both are as good as float64, for {64 // 8} times less memory")
+
+
+@pytest.fixture(scope="module")
+def lesson_18_runs():
+    """The dense MLP, the sparsity sweep and the bit widths, run as the lesson's cells run them (its own
+    ``fine_tune`` and ``qat``), for the full run's epochs: test accuracies."""
+    from course import pruning, quantization
+    from course.data import load_digits, minibatches
+    from course.model import MLP
+    from course.optim import Adam
+    from course.training import evaluate, fit
+
+    (X, y), (Xt, yt) = load_digits("train"), load_digits("test")
+    mean, std = X.mean(axis=0), X.std(axis=0) + 1e-8
+    X, Xt = (X - mean) / std, (Xt - mean) / std
+    model = MLP([64, 128, 10], seed=0)
+    fit(model, Adam(model.params, lr=2e-3), (X, y), epochs=full_run(L18, "EPOCHS = "), progress=False)
+    dense = {k: v.copy() for k, v in model.params.items()}
+    names = dict(MLP=MLP, Adam=Adam, minibatches=minibatches, X_train=X, y_train=y, dense=dense,
+                 ref_quant=quantization)
+    fine_tune, qat = notebook_function(L18, "fine_tune", **names), notebook_function(L18, "qat", **names)
+    runs = {"dense": evaluate(model, Xt, yt)[1], "one-shot": {}, "tuned": {}, "ptq": {}, "qat": {}}
+    for s in (0.5, 0.7, 0.8, 0.9, 0.95):
+        params = {k: v.copy() for k, v in dense.items()}
+        masks = pruning.prune_params(params, s)
+        model.params.update(params)
+        runs["one-shot"][s] = evaluate(model, Xt, yt)[1]
+        runs["tuned"][s] = evaluate(fine_tune(params, masks, epochs=5), Xt, yt)[1]
+    for bits in (8, 4, 3, 2):
+        model.params.update(quantization.quantize_params(dense, bits))
+        runs["ptq"][bits] = evaluate(model, Xt, yt)[1]
+        runs["qat"][bits] = evaluate(qat(bits, epochs=5), Xt, yt)[1]
+    return runs
+
+
+def test_18_accuracy_against_sparsity(lesson_18_runs):
+    r = lesson_18_runs
+    dense, one_shot, tuned = r["dense"], r["one-shot"], r["tuned"]
+    assert code_line(L18, "net = fine_tune(") == "net = fine_tune(params, masks, epochs=1 if FAST else 5)"
+    assert code_line(L18, "qat_acc.append(") == "qat_acc.append(evaluate(qat(bits, epochs=1 if FAST else 5), X_test, y_test)[1])"
+    claim(L18, "Half of the weights can go with hardly any loss (under a point), even without retraining")
+    assert dense - one_shot[0.5] < 0.01, r
+    claim(L18, "70-80% sparsity the one-shot network loses about 5 to 10 points, and a few epochs of fine-tuning "
+               "with the mask bring it back to within a point or so of the dense network")
+    assert all(0.04 <= dense - one_shot[s] <= 0.11 for s in (0.7, 0.8)), r
+    assert all(dense - tuned[s] <= 0.015 for s in (0.7, 0.8)), r
+    claim(L18, "From 90% on both curves fall, the fine-tuned one too")
+    assert all(dense - curve[s] > 0.1 for curve in (one_shot, tuned) for s in (0.9, 0.95)), r
+    assert one_shot[0.95] < one_shot[0.9] and tuned[0.95] < tuned[0.9], r
+
+
+def test_18_post_training_quantization_against_qat(lesson_18_runs):
+    r = lesson_18_runs
+    dense, ptq, qat = r["dense"], r["ptq"], r["qat"]
+    claim(L18, "With 8 bits both are as good as float64")
+    assert dense - ptq[8] <= 0.003 and dense - qat[8] <= 0.003, r  # at most one test image in 364
+    claim(L18, "on this small network even 4 and 3 bits cost PTQ less than a point")
+    assert dense - ptq[4] < 0.01 and dense - ptq[3] < 0.01, r
+    claim(L18, "At 2 bits (4 values per weight matrix) PTQ drops by several points")
+    assert dense - ptq[2] >= 0.03, r
+    claim(L18, "QAT, a few epochs with the rounding in the loop, recovers most of it")
+    assert qat[2] - ptq[2] > 0.5 * (dense - ptq[2]), r
 
 
 def test_18_tie_example():
