@@ -19,9 +19,6 @@ from course.grader import exercises, get
 
 CHECK = re.compile(r'^check\(\s*"(?P<id>[^"]+)",\s*(?P<fn>\w+)', re.M)
 LESSONS = lessons.from_directory(None)
-#: Registered for a lesson whose notebook has no exercise for them (graded nowhere yet): listed so
-#: that no other exercise joins them unnoticed, and so that adding their exercise shows here.
-NOT_IN_A_NOTEBOOK = {"optim.momentum_classic", "gradients.clip_grad_norm", "gradients.clip_grad_value"}
 
 
 def _cells(lesson):
@@ -52,17 +49,13 @@ def test_every_exercise_is_followed_by_its_check(lesson):
                 f"{lesson}: the check of {ex_id} (cell {i}) does not follow the exercise that defines {fn}; "
                 f"the cell before it is {before[1][:80]!r}")
             checked[ex_id] = i
-    registered = {ex.id for ex in exercises(lesson)} - NOT_IN_A_NOTEBOOK
+    registered = {ex.id for ex in exercises(lesson)}
     assert registered == set(checked), f"{lesson}: registered without a check cell: {registered - set(checked)}; " \
         f"checked but not registered: {set(checked) - registered}"
     for i, cell in enumerate(cells):
         if _is_exercise(cell):
             after = cells[i + 1][1] if i + 1 < len(cells) else ""
             assert CHECK.search(after), f"{lesson}: the exercise in cell {i} ({cell[1][:60]!r}) has no check cell after it"
-
-
-def test_the_exercises_in_no_notebook_are_still_registered():
-    assert {ex.id for ex in exercises() if ex.id in NOT_IN_A_NOTEBOOK} == NOT_IN_A_NOTEBOOK
 
 
 def test_a_check_away_from_its_exercise_is_found(tmp_path, monkeypatch):

@@ -799,6 +799,20 @@ def test_05_learning_rate_arithmetic():
     claim(L05, f"mini-batch SGD: $B = 32$, `lr = 0.05`: {math.ceil(2000 / 32)} steps per epoch")
 
 
+def test_08_clipping_against_heavy_tailed_noise():
+    from course.gradients import clip_grad_norm
+
+    heavy_tailed_sgd = notebook_function("08_schedules", "heavy_tailed_sgd")
+    with quiet():
+        plain, clipped = heavy_tailed_sgd(None), heavy_tailed_sgd(clip_grad_norm)
+    claim("08_schedules", "a wild gradient moves the weights by at most $\\eta \\cdot$ `max_norm` $= 0.25$ and the "
+                          "mean loss ends about twenty times lower")
+    assert 0.05 * 5.0 == 0.25  # the demo's lr and max_norm
+    ratio = plain[:, -100:].mean() / clipped[:, -100:].mean()
+    assert 15 <= ratio <= 27, ratio  # "about twenty times"
+    assert plain.max() > 100 * clipped.max()  # the rare runs thrown far up the walls
+
+
 def test_06_and_07_moving_averages():
     t = np.arange(1, 6001)
     uncorrected = (1 - 0.9**t) / np.sqrt(1 - 0.999**t)
