@@ -110,6 +110,22 @@ def kernel_labextensions(tools: Path) -> Path:
     return found
 
 
+def extra_labextensions(tools: Path, prefix=None) -> list[str]:
+    """The labextension folders to name to the build: the cached kernel's, unless this environment
+    has the kernel installed (an older ``lite`` extra installed it), whose labextension the build
+    finds by itself; naming it twice stops the build. An installed kernel of another version is an
+    error: its extension and the cached kernel's Python side would not match."""
+    installed = Path(prefix or sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyterlite" / \
+        "pyodide-kernel-extension" / "package.json"
+    if not installed.is_file():
+        return [str(kernel_labextensions(tools))]
+    version = json.loads(installed.read_text()).get("version")
+    if version != KERNEL[1]:
+        raise RuntimeError(f"course lite: {KERNEL[0]} {version} is installed in this environment, and course lite "
+                           f"builds with {KERNEL[1]}: pip uninstall {KERNEL[0]} (course lite fetches its own)")
+    return []
+
+
 def pyodide_version_of(tools: Path) -> str:
     """The Pyodide version the kernel was built for (read from its constants, not imported)."""
     text = (tools / "jupyterlite_pyodide_kernel" / "constants.py").read_text()
@@ -319,7 +335,7 @@ def build_site(out, *, cache=None, pyodide=None, offline=False, notebooks=None) 
             command += ["--pyodide", str(Path(pyodide).resolve())]
             report["runtime"] = f"full distribution from {pyodide}"
         (lite_dir / "jupyter_lite_config.json").write_text(json.dumps({
-            "FederatedExtensionAddon": {"extra_labextensions_path": [str(kernel_labextensions(tools))]},
+            "FederatedExtensionAddon": {"extra_labextensions_path": extra_labextensions(tools)},
         }))
         (lite_dir / "jupyter-lite.json").write_text(json.dumps({
             "jupyter-lite-schema-version": 0,

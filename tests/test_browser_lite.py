@@ -62,6 +62,22 @@ def test_the_build_is_given_the_kernels_labextension_from_the_cache(tmp_path):
         lite.kernel_labextensions(tmp_path)
 
 
+def test_an_installed_kernel_is_used_and_one_of_another_version_is_refused(tmp_path):
+    """An environment where an older ``lite`` extra installed the kernel: the build finds its
+    labextension there, and naming the cached one too would stop it (a duplicated task)."""
+    _kernel_or_skip()
+    tools = lite.kernel_tools(CACHE, offline=True)
+    assert lite.extra_labextensions(tools, prefix=tmp_path) == [str(lite.kernel_labextensions(tools))]
+    installed = tmp_path / "share" / "jupyter" / "labextensions" / "@jupyterlite" / "pyodide-kernel-extension"
+    installed.mkdir(parents=True)
+    (installed / "package.json").write_text(json.dumps({"name": "@jupyterlite/pyodide-kernel-extension",
+                                                        "version": lite.KERNEL[1]}))
+    assert lite.extra_labextensions(tools, prefix=tmp_path) == []
+    (installed / "package.json").write_text(json.dumps({"version": "0.1.0"}))
+    with pytest.raises(RuntimeError, match=r"0\.1\.0 is installed in this environment.*pip uninstall"):
+        lite.extra_labextensions(tools, prefix=tmp_path)
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
     pytest.importorskip("jupyterlite_core", reason="jupyterlite-core is not installed")
