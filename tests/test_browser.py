@@ -303,7 +303,7 @@ def test_a_jupyterlab_page_load_logs_no_error_from_the_jupyterlite_kernel(lab):
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"{lab.url}/lab?token={lab.token}")
             # every plugin has activated and the layout is restored: the extension's error, if any, is logged
-            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started", timeout=TIMEOUT)
+            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started", timeout=TIMEOUT * 1000)
             page.evaluate("() => window.jupyterapp.restored.then(() => true)")
             plugins = page.evaluate("() => window.jupyterapp.listPlugins ? window.jupyterapp.listPlugins() : []")
         finally:
