@@ -260,6 +260,9 @@ def test_11_training_runs_as_described():
     claim(L11, "the validation loss reaches its lowest point early and then **rises**")
     best = int(np.argmin(none.val_loss))
     assert best < 10 and none.val_loss[-1] > 1.1 * none.val_loss[best] and none.train_loss[-1] < 0.01
+    claim(L11, "although the validation accuracy hardly moves: the network becomes more and more confident about "
+               "its mistakes")
+    assert abs(none.val_acc[-1] - none.val_acc[best]) <= 0.02, (none.val_acc[best], none.val_acc[-1])
     claim(L11, "in our runs (40 epochs) the L2 penalty kept the final validation loss clearly below the "
                "unregularised one, while dropout with $p = 0.2$ on this small network moved the lowest point "
                "later but ended higher")
@@ -352,6 +355,26 @@ def test_13_the_plotted_line_is_the_bound():
                "$10\\,\\eta < 2\\sin(\\pi/(2(2\\tau + 1)))$")
 
 
+def test_13_the_staleness_aware_rate_keeps_larger_rates_usable():
+    """The lesson's map: curvatures 1 and 10, its learning rates; for each delay, the largest rate
+    that still converges, plain and staleness-aware."""
+    from course.parallel import stale_gradient_descent
+
+    A, b = np.diag([1.0, 10.0]), np.zeros(2)
+    lrs = np.geomspace(0.005, 0.2, 16)
+
+    def largest_stable(tau, aware):
+        with quiet():
+            ok = [lr for lr in lrs
+                  if np.abs(stale_gradient_descent(A, b, np.ones(2), float(lr), tau, 400, aware)[-1]).max() < 1e-2]
+        return max(ok, default=0.0)
+
+    claim(L13, "plain stale SGD is stable left of it, a region that shrinks like $1/\\tau$; the staleness-aware "
+               "rate keeps larger learning rates usable")
+    for tau in (2, 4, 8):
+        assert largest_stable(tau, True) > 1.5 * largest_stable(tau, False), tau
+
+
 def test_13_naive_allreduce_traffic_and_the_bubble():
     from course.parallel import bubble_fraction, pipeline_schedule
 
@@ -398,6 +421,21 @@ def test_14_float_formats_against_numpy():
     assert np.float16(1 + 1e-4) == 1
     claim(L14, "$1 + 10^{-4}$ rounds back to 1 in float16")
     claim(L14, f"float16 has about {(f16.nmant + 1) * math.log10(2):.1f})")
+
+
+def test_the_pytorch_defaults_the_lessons_quote():
+    torch = pytest.importorskip("torch")
+
+    scaler = torch.amp.GradScaler("cpu")
+    assert (scaler.get_scale(), scaler.get_growth_factor(), scaler.get_backoff_factor(),
+            scaler.get_growth_interval()) == (2.0**16, 2.0, 0.5, 2000)
+    claim(L14, "$S \\leftarrow S \\cdot \\text{backoff\\_factor}$ (0.5)")
+    claim(L14, "after `growth_interval` (2000) good steps **in a row**, $S \\leftarrow S \\cdot \\text{growth\\_factor}$ (2)")
+    assert code_line(L14, "def update_scale(").startswith(
+        "def update_scale(state, found_inf, *, init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5,")
+    assert float(torch.nn.PReLU().weight) == 0.25 and torch.nn.LeakyReLU().negative_slope == 0.01
+    claim(L09, "one shared by all (`nn.PReLU()`, initialised at 0.25)")
+    claim(L09, "keeps a small slope on the negative side, $0.01\\,x$")
 
 
 def test_14_bfloat16_against_torch():
