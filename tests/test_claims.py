@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
+import inspect
 import json
 import math
 import re
@@ -895,9 +896,9 @@ def test_08_clipping_against_heavy_tailed_noise():
     assert all(p > 10 * c for p, c in zip(plain_means, clipped_means)), means  # "stays high"
     assert all(m[2] > 100 * m[3] for m in means.values()), means  # thrown "far up the walls"
     claim("08_schedules", "a wild gradient moves the weights by at most $\\eta \\cdot$ `max_norm` $= 0.25$")
-    assert 0.05 * 5.0 == 0.25  # the demo's lr and max_norm
+    defaults = inspect.signature(heavy_tailed_sgd).parameters
+    assert defaults["lr"].default * defaults["max_norm"].default == 0.25  # the demo's own lr and max_norm
     claim("08_schedules", "the gradient at the start, $(4, 20)$, has norm 20")
-    assert round(float(np.hypot(1.0 * 4, 10.0 * 2))) == 20
     claim("08_schedules", "in all, on about one step in six (the share printed above)")
     assert 0.14 <= share <= 0.2, share
 
